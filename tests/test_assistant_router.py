@@ -1,0 +1,58 @@
+"""Offline intent routing in English and Finnish: the right tool, with the arguments pulled out of the text."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.router import route
+
+
+@pytest.mark.parametrize(
+    ("message", "tool", "arguments"),
+    [
+        ("What is fine-tuning?", "search_lesson", {"question": "What is fine-tuning?"}),
+        ("How much does fine-tuning cost compared to prompting?", "search_lesson", None),
+        ("Mitä hienosäätö maksaa?", "search_lesson", None),
+        ("help me make examples for a limerick bot about chemical elements", "draft_examples",
+         {"topic": "a limerick bot about chemical elements"}),
+        ("auta tekemään 6 esimerkkiä limerikkibotille", "draft_examples", {"count": 6}),
+        ("add them", "add_drafts", {}),
+        ("lisää ne", "add_drafts", {}),
+        ("add example: user: Tell me about neon assistant: Neon glows red", "add_example",
+         {"user": "Tell me about neon", "assistant": "Neon glows red"}),
+        ("lisää esimerkki: käyttäjä: Kerro neonista avustaja: Neon hehkuu", "add_example",
+         {"user": "Kerro neonista", "assistant": "Neon hehkuu"}),
+        ("add example: What is H? => Hydrogen", "add_example", {"user": "What is H?", "assistant": "Hydrogen"}),
+        ("edit example 3 assistant: A better answer", "edit_example", {"index": 3, "assistant": "A better answer"}),
+        ("remove example 2", "remove_example", {"index": 2}),
+        ("poista esimerkki 4", "remove_example", {"index": 4}),
+        ("create dataset limericks", "create_dataset", {"name": "limericks"}),
+        ("validate my dataset", "validate_dataset", {}),
+        ("tarkista aineisto", "validate_dataset", {}),
+        ("what would this cost on gpt-4o-mini?", "estimate_cost", {"model": "gpt-4o-mini"}),
+        ("export it", "export_dataset", {}),
+        ("start a quick fine-tune", "start_finetune", {"preset": "quick"}),
+        ("aloita nopea hienosäätö", "start_finetune", {"preset": "quick"}),
+        ("how is my training job doing?", "job_status", {}),
+        ("status of ft-1a2b3c4d", "job_status", {"job_id": "ft-1a2b3c4d"}),
+        ("cancel the job", "cancel_job", {}),
+        ("compare: Tell me about helium", "compare", {"prompt": "Tell me about helium"}),
+        ("start the guided path", "guide", {}),
+        ("aloita opastus", "guide", {}),
+    ],
+)
+def test_route(message, tool, arguments):
+    chosen = route(message)
+    assert chosen.tool == tool
+    if arguments is not None:
+        for key, value in arguments.items():
+            assert chosen.arguments.get(key) == value, chosen.arguments
+
+
+@pytest.mark.parametrize("message", ["hi", "Hei!", "help", "apua"])
+def test_greetings_get_help(message):
+    assert route(message).reply == "help"
+
+
+def test_empty_message_gets_a_reply_key():
+    assert route("   ").reply == "empty"
