@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import tempfile
@@ -13,6 +12,7 @@ from typing import Any, Callable
 from pydantic import BaseModel, Field
 
 from assistant.settings import Settings
+from trainer.openai_jobs import redact
 
 LEARNER_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 DEFAULT_LEARNER = "default"
@@ -26,8 +26,10 @@ class LearnerState(BaseModel):
     # Examples drafted in chat, shown to the learner, not yet added to a dataset.
     drafts: list[dict[str, Any]] = Field(default_factory=list)
     last_job: str | None = None
+    guide_active: bool = False
     guide_step: int = 0
     guide_done: list[int] = Field(default_factory=list)
+    guide_used: list[str] = Field(default_factory=list)
 
 
 def check_learner_id(learner: str) -> str:
@@ -76,18 +78,3 @@ class ToolContext:
 
     def save(self) -> None:
         save_state(self.settings, self.learner, self.state)
-
-
-_KEY_LIKE = re.compile(r"\b(sk-[A-Za-z0-9_\-]{8,}|hf_[A-Za-z0-9]{8,})")
-
-
-def redact(text: str, secrets: list[str]) -> str:
-    """Remove configured secrets and anything shaped like an API key from text shown to anyone."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "[redacted]")
-    return _KEY_LIKE.sub("[redacted]", text)
-
-
-def to_json(data: Any) -> str:
-    return json.dumps(data, ensure_ascii=False, default=str)

@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-from assistant import prompts
+from assistant import guide, prompts
 from assistant.context import ToolContext, load_state
 from assistant.llm import BackendError, ChatBackend, Completion, complete
 from assistant.router import route
@@ -20,6 +20,7 @@ from assistant.tools import ToolCallRecord, Toolbox
 from knowledge.lang import detect_language
 
 MAX_TOOL_ROUNDS = 5
+SHORT_MESSAGE_WORDS = 2
 
 
 @dataclass
@@ -42,10 +43,8 @@ class Agent:
 
     def context(self, learner: str, message: str) -> ToolContext:
         state = load_state(self.settings, learner)
-        lang = detect_language(message) if message.strip() else (state.lang or "en")
-        if lang != state.lang:
-            state.lang = lang
-        return ToolContext(self.settings, learner, lang, state, writer=self._writer())
+        state.lang = language_of(message, state.lang)
+        return ToolContext(self.settings, learner, state.lang, state, writer=self._writer())
 
     def _writer(self):
         if not self.backend.supports_tools:
@@ -76,7 +75,7 @@ class Agent:
 
     # -- offline: intent routing ------------------------------------------------------------
     def _respond_routed(self, message: str, context: ToolContext) -> Iterator[list[AgentMessage]]:
-        chosen = route(message)
+        chosen = route(message, awaiting_answer=guide.awaiting_answer(context))
         if chosen.tool is None or chosen.tool not in self.toolbox.tools:
             yield [AgentMessage(prompts.reply(chosen.reply or "help", context.lang))]
             return
@@ -87,6 +86,8 @@ class Agent:
         else:
             assert record.output is not None
             text = record.output.reply or record.output.display
+            if context.state.guide_active and chosen.tool != "guide":
+                text += "\n\n" + guide.proposal(context)
         yield done + [AgentMessage(text)]
 
     # -- native tool calls ------------------------------------------------------------------
@@ -127,10 +128,19 @@ class Agent:
         pending = ToolCallRecord(name, arguments if isinstance(arguments, dict) else _loads(arguments))
         yield done + [AgentMessage(prompts.tool_pending(name, context.lang), pending)]
         record = self.toolbox.call(name, arguments, context)
+        if record.ok:
+            guide.mark_tool_used(context, name)
         shown = record.error if record.error else (record.output.display if record.output else "")
         done.append(AgentMessage(shown, record))
         yield list(done)
         return record
+
+
+def language_of(message: str, previous: str | None) -> str:
+    """The learner's language for this turn; "a" or "add them" is too short to tell, so the previous one holds."""
+    if previous and len(message.split()) <= SHORT_MESSAGE_WORDS:
+        return previous
+    return detect_language(message) if message.strip() else (previous or "en")
 
 
 def _loads(arguments: str | None) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Protocol
 
-from assistant.context import redact
+from trainer.openai_jobs import explain_api_error
 from assistant.settings import Settings
 
 
@@ -84,23 +84,9 @@ class OpenAIBackend:
                         slot["name"] += call.function.name or ""
                         slot["arguments"] += call.function.arguments or ""
         except openai.APIError as exc:
-            raise BackendError(redact(_explain(exc), [self._secret])) from None
+            raise BackendError(explain_api_error(exc, [self._secret])) from None
         requests = [ToolCallRequest(c["id"] or f"call_{i}", c["name"], c["arguments"]) for i, c in sorted(calls.items())]
         yield Completion("".join(text), requests)
-
-
-def _explain(exc: Exception) -> str:
-    import openai
-
-    if isinstance(exc, openai.AuthenticationError):
-        return "The model endpoint refused the API key: check OPENAI_API_KEY."
-    if isinstance(exc, openai.NotFoundError):
-        return "The model endpoint does not know this model: check TUTOR_MODEL and OPENAI_BASE_URL."
-    if isinstance(exc, openai.RateLimitError):
-        return "The model endpoint is rate-limiting or out of quota: wait a moment or check your plan."
-    if isinstance(exc, openai.APIConnectionError):
-        return "Could not reach the model endpoint: check OPENAI_BASE_URL and the network."
-    return f"The model endpoint failed: {getattr(exc, 'message', exc)}"
 
 
 class LocalBackend:

@@ -116,7 +116,9 @@ def _cost(match: re.Match[str], text: str) -> dict[str, Any]:
 
 
 def _guide(match: re.Match[str], text: str) -> dict[str, Any]:
-    return {}
+    if re.search(r"\b(next|continue|resume|seuraava|jatka)\b", text, re.IGNORECASE):
+        return {"action": "next"}
+    return {"action": "start"}
 
 
 RULES: list[Rule] = [
@@ -199,11 +201,19 @@ GREETING = re.compile(r"^\s*(hi|hello|hey|moi|hei|terve|moikka)\b[\s!.]*$", re.I
 HELP = re.compile(r"^\s*(help|apua|ohje|what can you do|mitä osaat|mitä voit tehdä)\b[\s?!.]*$", re.IGNORECASE)
 
 
-def route(message: str) -> Route:
-    """The tool a message asks for; a lesson search when nothing more specific matches."""
+CHECK_ANSWER = re.compile(r"^\s*\(?([abc])\)?[.!]?\s*$", re.IGNORECASE)
+
+
+def route(message: str, *, awaiting_answer: bool = False) -> Route:
+    """The tool a message asks for; a lesson search when nothing more specific matches.
+
+    `awaiting_answer`: the guided path has asked a multiple-choice question, so a lone "b" answers it.
+    """
     text = message.strip()
     if not text:
         return Route(None, reply="empty")
+    if awaiting_answer and CHECK_ANSWER.match(text):
+        return Route("guide", {"action": "answer", "answer": text})
     if GREETING.match(text) or HELP.match(text):
         return Route(None, reply="help")
     for rule in RULES:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
+from app_server import ARTIFACTS, AppServer, start_app
 from assistant.settings import Settings, offline_environment
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,3 +41,34 @@ def course_dir() -> Path:
     if not COURSE.is_dir():
         pytest.skip(f"test material not found at {COURSE}")
     return COURSE
+from fake_openai import fake_openai  # noqa: E402,F401  (the loopback OpenAI server fixture, shared by all tests)
+
+
+@pytest.fixture(scope="session")
+def _built_lesson_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The project's lesson docs indexed once per test session (real chromadb, real MiniLM)."""
+    from knowledge.index import ensure_index
+
+    data_dir = tmp_path_factory.mktemp("lesson") / "data"
+    ensure_index(Settings(data_dir=data_dir, model_cache=MODEL_CACHE))
+    return data_dir / "index"
+
+
+@pytest.fixture
+def lesson_settings(settings: Settings, _built_lesson_index: Path) -> Settings:
+    """Settings whose data directory already holds the lesson index (a private copy per test)."""
+    import shutil
+
+    shutil.copytree(_built_lesson_index, settings.index_dir)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
+    """The real app (`python app.py`) over HTTP on loopback, shared by the HTTP and browser tests.
+
+    Its log is kept as a test artifact: test-artifacts/app-server.log.
+    """
+    server = start_app(tmp_path_factory.mktemp("app") / "data", ARTIFACTS / "app-server.log", model_cache=MODEL_CACHE)
+    yield server
+    server.stop()

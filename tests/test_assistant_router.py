@@ -37,8 +37,10 @@ from assistant.router import route
         ("status of ft-1a2b3c4d", "job_status", {"job_id": "ft-1a2b3c4d"}),
         ("cancel the job", "cancel_job", {}),
         ("compare: Tell me about helium", "compare", {"prompt": "Tell me about helium"}),
-        ("start the guided path", "guide", {}),
-        ("aloita opastus", "guide", {}),
+        ("start the guided path", "guide", {"action": "start"}),
+        ("aloita opastus", "guide", {"action": "start"}),
+        ("next step", "guide", {"action": "next"}),
+        ("seuraava vaihe", "guide", {"action": "next"}),
     ],
 )
 def test_route(message, tool, arguments):
@@ -56,3 +58,10 @@ def test_greetings_get_help(message):
 
 def test_empty_message_gets_a_reply_key():
     assert route("   ").reply == "empty"
+
+
+def test_a_lone_letter_answers_the_guide_only_when_a_question_is_open():
+    assert route("b", awaiting_answer=True).arguments == {"action": "answer", "answer": "b"}
+    assert route("b)", awaiting_answer=True).tool == "guide"
+    assert route("b", awaiting_answer=False).tool == "search_lesson"
+    assert route("b is my answer because", awaiting_answer=True).tool != "guide"

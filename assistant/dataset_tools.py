@@ -1,0 +1,285 @@
+"""Dataset tools: draft, add, edit, remove, validate, cost and export training examples from the chat.
+
+Examples are numbered from 1 for the learner. The learner's current dataset is remembered in their
+state; the first add creates one (`my-dataset`) when none exists.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field
+
+from assistant.context import ToolContext
+from assistant.settings import Settings
+from assistant.tools import ToolOutput, tool
+from trainer.datasets import DatasetStore
+from trainer.drafts import draft_examples as make_drafts
+from trainer.examples import make_example
+from trainer.validate import Report
+
+DEFAULT_DATASET = "my-dataset"
+
+
+def dataset_store(context: ToolContext) -> DatasetStore:
+    return DatasetStore(context.settings.learner_dir(context.learner) / "datasets")
+
+
+def current_dataset(context: ToolContext, name: str | None = None, *, create: bool = False) -> str:
+    """The dataset a request means: the named one, else the current one, else (when adding) a new default."""
+    chosen = name or context.state.current_dataset
+    store = dataset_store(context)
+    if chosen is None:
+        existing = [info.name for info in store.list()]
+        chosen = existing[0] if existing else DEFAULT_DATASET
+    if create:
+        store.create(chosen, exist_ok=True)
+    context.state.current_dataset = chosen
+    return chosen
+
+
+def export_for_job(settings: Settings, learner: str, name: str) -> Path:
+    """The dataset as one OpenAI chat JSONL file for a job to copy (the job keeps its own copy)."""
+    scratch = settings.learner_dir(learner) / "tmp"
+    scratch.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix="job-data-", dir=scratch))
+    return DatasetStore(settings.learner_dir(learner) / "datasets").export(name, folder, fmt="openai")[0]
+
+
+def dataset_file(context: ToolContext, name: str | None) -> tuple[str, Path]:
+    """The dataset a job should train on: (name, path of an exported copy)."""
+    chosen = current_dataset(context, name)
+    return chosen, export_for_job(context.settings, context.learner, chosen)
+
+
+def _fi(context: ToolContext) -> bool:
+    return context.lang == "fi"
+
+
+def render_example(number: int, example: dict[str, Any]) -> str:
+    parts = []
+    for message in example.get("messages", []):
+        content = str(message.get("content") or "").replace("\n", " / ")
+        parts.append(f"*{message.get('role')}*: {content}")
+    return f"**{number}.** " + " · ".join(parts)
+
+
+def render_examples(examples: list[dict[str, Any]], start: int = 1, limit: int = 12) -> str:
+    shown = [render_example(start + i, e) for i, e in enumerate(examples[:limit])]
+    if len(examples) > limit:
+        shown.append(f"… (+{len(examples) - limit})")
+    return "\n".join(shown)
+
+
+@tool
+def draft_examples(
+    topic: Annotated[str, Field(description="What the fine-tuned assistant should do, e.g. 'a limerick bot about chemical elements'.")],
+    context: ToolContext,
+    count: Annotated[int, Field(ge=1, le=20, description="How many examples to draft.")] = 10,
+) -> ToolOutput:
+    """Draft training examples for the described assistant and show them; they are added only when the learner says so."""
+    name = current_dataset(context)
+    store = dataset_store(context)
+    existing = store.count(name) if store.exists(name) else 0
+    drafts = make_drafts(topic, count, skip=existing, writer=context.writer)
+    context.state.drafts = drafts
+    shown = render_examples(drafts)
+    reply = (f"Tässä {len(drafts)} luonnosta:\n\n{shown}\n\nSano *lisää ne*, niin lisään ne aineistoon *{name}*, "
+             "tai *muokkaa esimerkkiä N avustaja: …* lisäyksen jälkeen." if _fi(context) else
+             f"Here are {len(drafts)} drafts:\n\n{shown}\n\nSay *add them* to add them to *{name}*, "
+             "or *edit example N assistant: …* after adding.")
+    return ToolOutput({"drafts": drafts, "dataset": name}, shown, reply)
+
+
+@tool
+def add_drafts(context: ToolContext) -> ToolOutput:
+    """Add the examples drafted last to the current dataset."""
+    if not context.state.drafts:
+        raise ValueError("Ei luonnoksia: sano ensin *auta tekemään esimerkkejä …*." if _fi(context)
+                         else "There are no drafts yet: say *help me make examples for …* first.")
+    name = current_dataset(context, create=True)
+    total = dataset_store(context).add(name, context.state.drafts)
+    added = len(context.state.drafts)
+    context.state.drafts = []
+    reply = (f"Lisäsin {added} esimerkkiä aineistoon *{name}*; siinä on nyt {total} esimerkkiä. Seuraavaksi: *tarkista aineisto*."
+             if _fi(context) else f"Added {added} examples to *{name}*; it now has {total}. Next: *validate my dataset*.")
+    return ToolOutput({"dataset": name, "added": added, "examples": total}, reply, reply)
+
+
+@tool
+def add_example(
+    user: Annotated[str, Field(min_length=1, description="The user's message.")],
+    assistant: Annotated[str, Field(min_length=1, description="The ideal assistant reply.")],
+    context: ToolContext,
+    system: Annotated[str | None, Field(description="Optional system message.")] = None,
+    dataset: Annotated[str | None, Field(description="Dataset name; default the current dataset.")] = None,
+) -> ToolOutput:
+    """Add one chat example (system, user, assistant) to a dataset."""
+    name = current_dataset(context, dataset, create=True)
+    store = dataset_store(context)
+    if system is None:
+        # Keep the dataset's system message so every example teaches the same role.
+        first = next(iter(store.load(name)), None)
+        system = next((m["content"] for m in (first or {}).get("messages", []) if m.get("role") == "system"), None)
+    total = store.add(name, make_example(user, assistant, system))
+    reply = (f"Lisätty esimerkki {total} aineistoon *{name}*." if _fi(context) else f"Added example {total} to *{name}*.")
+    return ToolOutput({"dataset": name, "examples": total}, reply, reply)
+
+
+@tool
+def edit_example(
+    index: Annotated[int, Field(ge=1, description="Example number, from 1.")],
+    context: ToolContext,
+    user: Annotated[str | None, Field(description="New user message.")] = None,
+    assistant: Annotated[str | None, Field(description="New assistant reply.")] = None,
+    system: Annotated[str | None, Field(description="New system message.")] = None,
+    dataset: Annotated[str | None, Field(description="Dataset name; default the current dataset.")] = None,
+) -> ToolOutput:
+    """Change the system, user or assistant message of one example."""
+    name = current_dataset(context, dataset)
+    store = dataset_store(context)
+    examples = store.load(name)
+    if not 1 <= index <= len(examples):
+        raise ValueError(f"*{name}* has examples 1–{len(examples)}; there is no example {index}.")
+    example = examples[index - 1]
+    changes = {"user": user, "assistant": assistant, "system": system}
+    for role, content in changes.items():
+        if content is None:
+            continue
+        target = [m for m in example["messages"] if m.get("role") == role]
+        if target:
+            target[-1]["content"] = content
+        elif role == "system":
+            example["messages"].insert(0, {"role": "system", "content": content})
+    store.edit(name, index, example)
+    text = render_example(index, example)
+    return ToolOutput({"dataset": name, "index": index, "example": example}, text, text)
+
+
+@tool
+def remove_example(
+    index: Annotated[int, Field(ge=1, description="Example number, from 1.")],
+    context: ToolContext,
+    dataset: Annotated[str | None, Field(description="Dataset name; default the current dataset.")] = None,
+) -> ToolOutput:
+    """Remove one example from a dataset."""
+    name = current_dataset(context, dataset)
+    store = dataset_store(context)
+    store.remove(name, index)
+    total = store.count(name)
+    reply = (f"Poistin esimerkin {index}; jäljellä {total}." if _fi(context) else f"Removed example {index}; {total} left.")
+    return ToolOutput({"dataset": name, "examples": total}, reply, reply)
+
+
+@tool
+def create_dataset(
+    name: Annotated[str, Field(description="A short name: letters, digits, '-' or '_'.")],
+    context: ToolContext,
+) -> ToolOutput:
+    """Create a new, empty dataset and make it the current one."""
+    dataset_store(context).create(name)
+    context.state.current_dataset = name
+    reply = f"Loin aineiston *{name}*." if _fi(context) else f"Created dataset *{name}*; it is now your current dataset."
+    return ToolOutput({"dataset": name}, reply, reply)
+
+
+@tool
+def list_datasets(context: ToolContext) -> ToolOutput:
+    """List the learner's datasets with their example counts."""
+    infos = dataset_store(context).list()
+    lines = [f"- **{i.name}**: {i.examples}" + (" ←" if i.name == context.state.current_dataset else "") for i in infos]
+    text = "\n".join(lines) or ("Ei aineistoja vielä." if _fi(context) else "No datasets yet.")
+    return ToolOutput({"datasets": [{"name": i.name, "examples": i.examples} for i in infos]}, text, text)
+
+
+@tool
+def show_dataset(
+    context: ToolContext,
+    dataset: Annotated[str | None, Field(description="Dataset name; default the current dataset.")] = None,
+) -> ToolOutput:
+    """Show the examples of a dataset."""
+    name = current_dataset(context, dataset)
+    examples = dataset_store(context).load(name)
+    text = f"**{name}** ({len(examples)})\n\n" + render_examples(examples, limit=30)
+    return ToolOutput({"dataset": name, "examples": examples[:50], "count": len(examples)}, text, text)
+
+
+def report_data(report: Report) -> dict[str, Any]:
+    """The report as JSON for the model, without the per-example token list (long, and not needed to explain it)."""
+    data = report.to_dict()
+    data["tokens"].pop("per_example", None)
+    return data
+
+
+def describe_report(name: str, report: Report, lang: str) -> str:
+    """A validation report in plain words: errors with their lines and fixes, warnings, tokens and cost."""
+    fi = lang == "fi"
+    line_word = "rivi" if fi else "line"
+    lines = []
+    if report.errors:
+        lines.append(("❌ **Virheitä**" if fi else "❌ **Errors**") + ": " + ", ".join(f"`{k}` × {v}" for k, v in report.errors.items()))
+        for item in report.error_lines[:8]:
+            where = f"{line_word} {item.line}: " if item.line else ""
+            lines.append(f"- {where}`{item.error}` — {item.message} → {item.fix}")
+    else:
+        lines.append(f"✅ *{name}*: {report.examples} " + ("esimerkkiä, ei virheitä." if fi else "examples, no errors."))
+    for warning in report.warnings[:6]:
+        where = f"{line_word} {', '.join(map(str, warning.lines[:5]))}: " if warning.lines else ""
+        lines.append(f"- ⚠️ {where}{warning.message}")
+    estimate = report.estimate
+    if estimate:
+        cost = estimate.cost_usd
+        cost_text = f"≈ ${cost:.4f}" if cost is not None else ("hinta ei tiedossa" if fi else "price unknown")
+        total = report.tokens.get("total")
+        lines.append("")  # a paragraph of its own, not part of the warning list
+        lines.append(
+            f"**Tokenit**: {total} · {estimate.epochs} epookkia · laskutettavat {estimate.billed_tokens} · {estimate.model}: {cost_text}"
+            if fi else
+            f"**Tokens**: {total} · {estimate.epochs} epochs · billed {estimate.billed_tokens} · {estimate.model}: {cost_text}"
+        )
+    return "\n".join(lines)
+
+
+@tool
+def validate_dataset(
+    context: ToolContext,
+    dataset: Annotated[str | None, Field(description="Dataset name; default the current dataset.")] = None,
+    model: Annotated[str, Field(description="Model whose token limit and price to use.")] = "gpt-4o-mini",
+) -> ToolOutput:
+    """Validate a dataset the way the OpenAI fine-tuning API will, with token counts and the cost estimate."""
+    name = current_dataset(context, dataset)
+    report = dataset_store(context).validate(name, model)
+    text = describe_report(name, report, context.lang)
+    return ToolOutput(report_data(report), text, text)
+
+
+@tool
+def estimate_cost(
+    context: ToolContext,
+    model: Annotated[str, Field(description="Fine-tuning model, e.g. gpt-4o-mini, gpt-4o, gpt-4.1-mini, gpt-3.5-turbo.")] = "gpt-4o-mini",
+    dataset: Annotated[str | None, Field(description="Dataset name; default the current dataset.")] = None,
+) -> ToolOutput:
+    """Estimate tokens, default epochs and the training cost of a dataset on a model."""
+    return validate_dataset.fn(context=context, dataset=dataset, model=model)
+
+
+@tool
+def export_dataset(
+    context: ToolContext,
+    dataset: Annotated[str | None, Field(description="Dataset name; default the current dataset.")] = None,
+    validation_fraction: Annotated[float, Field(ge=0, lt=1, description="Share of examples for a validation file.")] = 0.0,
+) -> ToolOutput:
+    """Export a dataset as OpenAI chat JSONL (optionally split into train and validation files)."""
+    name = current_dataset(context, dataset)
+    folder = context.settings.learner_dir(context.learner) / "exports" / name
+    paths = dataset_store(context).export(name, folder, fmt="openai", validation_fraction=validation_fraction)
+    listing = "\n".join(f"- `{p}`" for p in paths)
+    reply = (f"Vein aineiston *{name}*:\n{listing}\n\nLataa tiedostot Aineisto-välilehdeltä." if _fi(context) else
+             f"Exported *{name}*:\n{listing}\n\nDownload them from the Dataset tab.")
+    return ToolOutput({"files": [str(p) for p in paths]}, listing, reply)
+
+
+DATASET_TOOLS = (draft_examples, add_drafts, add_example, edit_example, remove_example, create_dataset,
+                 list_datasets, show_dataset, validate_dataset, estimate_cost, export_dataset)

@@ -1,0 +1,101 @@
+"""The dataset workshop driven through the real agent in chat (offline routing, real store and validator)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from assistant.conversation import Agent
+from assistant.llm import LocalBackend
+from assistant.toolbox import default_toolbox
+from trainer.datasets import DatasetStore
+
+
+@pytest.fixture
+def agent(settings):
+    # The local backend is never loaded here: every message below routes to a tool.
+    return Agent(settings, LocalBackend(settings.local_model, settings.models_dir), default_toolbox())
+
+
+def say(agent, text, learner="ann"):
+    final = list(agent.respond(text, [], learner))[-1]
+    tools = [m.tool for m in final if m.tool]
+    return final[-1].content, tools
+
+
+def store(settings, learner="ann"):
+    return DatasetStore(settings.learner_dir(learner) / "datasets")
+
+
+def test_draft_add_edit_remove_validate_cost_export(agent, settings, tmp_path):
+    reply, tools = say(agent, "help me make examples for a limerick bot about chemical elements")
+    assert [t.name for t in tools] == ["draft_examples"] and tools[0].ok
+    assert "Hydrogen" in reply and "add them" in reply
+    assert store(settings).list() == [], "drafts are not saved before the learner says so"
+
+    reply, tools = say(agent, "add them")
+    assert tools[0].name == "add_drafts" and tools[0].ok, tools[0].error
+    examples = store(settings).load("my-dataset")
+    assert len(examples) == 10
+    assert examples[0]["messages"][0]["role"] == "system"
+
+    say(agent, "add example: user: Tell me about zinc. assistant: A metal called zinc, on a roof it would wink.")
+    examples = store(settings).load("my-dataset")
+    assert len(examples) == 11
+    assert examples[-1]["messages"][0]["role"] == "system", "a new example keeps the dataset's system message"
+    assert examples[-1]["messages"][1] == {"role": "user", "content": "Tell me about zinc."}
+
+    say(agent, "edit example 2 assistant: Helium floats, as everyone knows.")
+    assert store(settings).load("my-dataset")[1]["messages"][-1]["content"] == "Helium floats, as everyone knows."
+
+    reply, tools = say(agent, "remove example 11")
+    assert tools[0].ok and len(store(settings).load("my-dataset")) == 10
+
+    reply, tools = say(agent, "validate my dataset")
+    assert tools[0].name == "validate_dataset" and tools[0].ok, tools[0].error
+    assert "no errors" in reply and "Tokens" in reply
+    assert tools[0].output.data["errors"] == {}
+
+    reply, tools = say(agent, "what would this cost on gpt-4o-mini?")
+    assert tools[0].name == "estimate_cost"
+    assert "$" in reply and "gpt-4o-mini" in reply
+
+    reply, tools = say(agent, "export it")
+    assert tools[0].name == "export_dataset" and tools[0].ok, tools[0].error
+    exported = [p for p in tools[0].output.data["files"]]
+    lines = open(exported[0], encoding="utf-8").read().splitlines()
+    assert [json.loads(line) for line in lines] == store(settings).load("my-dataset")
+
+
+def test_invalid_data_is_reported_with_line_and_fix(agent, settings):
+    say(agent, "add example: user: Hello assistant: Hi there")
+    reply, tools = say(agent, "validate my dataset")
+    assert tools[0].ok
+    errors = tools[0].output.data["errors"]
+    assert errors, "a one-example dataset is below the API's minimum"
+    assert "line" in reply.lower()
+
+
+def test_finnish_requests_get_finnish_replies(agent, settings):
+    say(agent, "auta tekemään esimerkkejä limerikkibotille kemiallisista alkuaineista", "fi-learner")
+    reply, tools = say(agent, "lisää ne", "fi-learner")
+    assert tools[0].name == "add_drafts" and "Lisäsin 10 esimerkkiä" in reply
+    reply, _ = say(agent, "tarkista aineisto", "fi-learner")
+    assert "ei virheitä" in reply
+
+
+def test_learners_never_see_each_others_datasets(agent, settings):
+    say(agent, "create dataset secrets", "ann")
+    reply, tools = say(agent, "list my datasets", "bob")
+    assert tools[0].ok and "secrets" not in reply
+    assert [i.name for i in store(settings, "ann").list()] == ["secrets"]
+    assert store(settings, "bob").list() == []
+
+
+def test_a_failed_tool_call_is_explained_and_the_chat_goes_on(agent):
+    reply, tools = say(agent, "remove example 99")
+    assert not tools[0].ok
+    assert "did not work" in reply
+    reply, tools = say(agent, "list my datasets")
+    assert tools[0].ok

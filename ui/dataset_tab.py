@@ -1,0 +1,165 @@
+"""The Dataset tab: the learner's examples in a table, add/edit/remove, upload, validation and cost, download.
+
+Every button calls the same functions as the chat tools (`trainer.datasets.DatasetStore`, and
+`assistant.dataset_tools.describe_report` for the report's wording).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import pandas as pd
+
+from assistant.context import load_state, save_state
+from assistant.dataset_tools import DEFAULT_DATASET, describe_report
+from assistant.settings import Settings
+from trainer.datasets import DatasetStore
+from trainer.examples import make_example
+from ui.common import learner_of, user_error
+from ui.i18n import T
+
+COLUMNS = ["#", "system", "user", "assistant"]
+MODELS = ["gpt-4o-mini", "gpt-4o", "gpt-4.1-mini", "gpt-4.1-nano", "gpt-4.1", "gpt-3.5-turbo"]
+
+
+def store_for(settings: Settings, learner: str | None) -> DatasetStore:
+    return DatasetStore(settings.learner_dir(learner_of(learner)) / "datasets")
+
+
+def dataset_names(settings: Settings, learner: str | None) -> list[str]:
+    return [info.name for info in store_for(settings, learner).list()]
+
+
+def _content(example: dict[str, Any], role: str) -> str:
+    found = [m.get("content") for m in example.get("messages", []) if m.get("role") == role]
+    return str(found[-1]) if found and found[-1] is not None else ""
+
+
+def examples_frame(examples: list[dict[str, Any]]) -> pd.DataFrame:
+    rows = [[i + 1, _content(e, "system"), _content(e, "user"), _content(e, "assistant")] for i, e in enumerate(examples)]
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def build(settings: Settings, learner: gr.BrowserState, tab: gr.Tab) -> None:
+    """Lay out the tab inside the current Blocks; it reloads whenever the learner opens it."""
+    with gr.Row():
+        dataset = gr.Dropdown(label=T("dataset"), choices=[], scale=2, elem_id="dataset-select")
+        new_name = gr.Textbox(label=T("new_dataset"), placeholder="limericks", scale=2)
+        create = gr.Button(T("create"), scale=1)
+    table = gr.Dataframe(headers=COLUMNS, interactive=False, wrap=True, label=T("examples"), elem_id="examples-table",
+                         column_widths=["6%", "24%", "30%", "40%"], max_height=420)
+    with gr.Row():
+        number = gr.Number(label=T("example_number"), precision=0, value=None)
+        system = gr.Textbox(label=T("system"), lines=2)
+    with gr.Row():
+        user = gr.Textbox(label=T("user"), lines=3)
+        assistant = gr.Textbox(label=T("assistant"), lines=3)
+    with gr.Row():
+        add = gr.Button(T("add"), variant="primary")
+        save = gr.Button(T("save_edit"))
+        remove = gr.Button(T("remove"), variant="stop")
+    with gr.Row():
+        upload = gr.File(label=T("upload"), file_types=[".jsonl", ".json", ".txt"], type="filepath")
+        mode = gr.Radio(["append", "replace"], value="append", label=T("import_mode"))
+    with gr.Row():
+        model = gr.Dropdown(MODELS, value="gpt-4o-mini", label=T("model"))
+        validate = gr.Button(T("validate"), variant="primary", elem_id="validate-dataset")
+    report = gr.Markdown(elem_id="dataset-report")
+    with gr.Row():
+        fraction = gr.Slider(0, 0.5, value=0.0, step=0.05, label=T("validation_fraction"))
+        export = gr.Button(T("export"))
+        download = gr.File(label=T("download"), file_count="multiple", interactive=False)
+
+    def current(learner_id: str | None, name: str | None) -> str:
+        names = dataset_names(settings, learner_id)
+        if name in names:
+            return name
+        saved = load_state(settings, learner_of(learner_id)).current_dataset
+        return saved if saved in names else (names[0] if names else DEFAULT_DATASET)
+
+    def show(learner_id: str | None, name: str | None):
+        names = dataset_names(settings, learner_id)
+        chosen = current(learner_id, name)
+        examples = store_for(settings, learner_id).load(chosen) if chosen in names else []
+        return gr.update(choices=names, value=chosen if chosen in names else None), examples_frame(examples)
+
+    def remember(learner_id: str | None, name: str) -> None:
+        who = learner_of(learner_id)
+        state = load_state(settings, who)
+        state.current_dataset = name
+        save_state(settings, who, state)
+
+    def guarded(action):
+        """Run a store action; a domain error becomes a toast and nothing is changed."""
+        def run(learner_id, name, *args):
+            try:
+                action(store_for(settings, learner_id), current(learner_id, name), *args)
+            except (ValueError, LookupError, OSError) as exc:
+                raise user_error(exc) from None
+            return show(learner_id, current(learner_id, name))
+        return run
+
+    def do_create(learner_id: str | None, name: str | None, fresh: str):
+        try:
+            store_for(settings, learner_id).create(fresh.strip())
+        except (ValueError, OSError) as exc:
+            raise user_error(exc) from None
+        remember(learner_id, fresh.strip())
+        return show(learner_id, fresh.strip())
+
+    def do_add(store: DatasetStore, name: str, sys_text: str, user_text: str, reply: str, *_):
+        store.create(name, exist_ok=True)
+        store.add(name, make_example(user_text, reply, sys_text or None))
+
+    def do_edit(store: DatasetStore, name: str, index: float | None, sys_text: str, user_text: str, reply: str):
+        if not index:
+            raise ValueError("Enter the number of the example to change.")
+        store.edit(name, int(index), make_example(user_text, reply, sys_text or None))
+
+    def do_remove(store: DatasetStore, name: str, index: float | None):
+        if not index:
+            raise ValueError("Enter the number of the example to remove.")
+        store.remove(name, int(index))
+
+    def do_import(store: DatasetStore, name: str, path: str | None, how: str):
+        if not path:
+            raise ValueError("Choose a file to import.")
+        store.create(name, exist_ok=True)
+        store.import_file(name, Path(path), mode=how)
+
+    def pick(learner_id: str | None, name: str | None, event: gr.SelectData):
+        examples = store_for(settings, learner_id).load(current(learner_id, name))
+        row = event.index[0]
+        example = examples[row]
+        return row + 1, _content(example, "system"), _content(example, "user"), _content(example, "assistant")
+
+    def do_validate(learner_id: str | None, name: str | None, model_name: str):
+        chosen = current(learner_id, name)
+        try:
+            result = store_for(settings, learner_id).validate(chosen, model_name)
+        except (ValueError, LookupError) as exc:
+            raise user_error(exc) from None
+        return describe_report(chosen, result, load_state(settings, learner_of(learner_id)).lang or "en")
+
+    def do_export(learner_id: str | None, name: str | None, share: float):
+        chosen = current(learner_id, name)
+        folder = settings.learner_dir(learner_of(learner_id)) / "exports" / chosen
+        try:
+            return [str(p) for p in store_for(settings, learner_id).export(chosen, folder, fmt="openai", validation_fraction=share)]
+        except (ValueError, LookupError, OSError) as exc:
+            raise user_error(exc) from None
+
+    view = [dataset, table]
+    create.click(do_create, [learner, dataset, new_name], view)
+    dataset.input(lambda who, name: (remember(who, name), *show(who, name))[1:], [learner, dataset], view)
+    dataset.focus(show, [learner, dataset], view)
+    add.click(guarded(do_add), [learner, dataset, system, user, assistant], view)
+    save.click(guarded(do_edit), [learner, dataset, number, system, user, assistant], view)
+    remove.click(guarded(do_remove), [learner, dataset, number], view)
+    upload.upload(guarded(do_import), [learner, dataset, upload, mode], view)
+    table.select(pick, [learner, dataset], [number, system, user, assistant])
+    validate.click(do_validate, [learner, dataset, model], [report])
+    export.click(do_export, [learner, dataset, fraction], [download])
+    tab.select(show, [learner, dataset], view)

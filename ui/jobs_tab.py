@@ -1,0 +1,128 @@
+"""The Jobs tab: start a fine-tune, the jobs table, live status and loss curves, cancel, chat and compare.
+
+Handlers are thin: every action is a call into `trainer.launch` / `trainer.inference`, and the status
+text is the same one the chat gives (`assistant.job_tools.describe_progress`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import pandas as pd
+
+from assistant.context import load_state
+from assistant.job_tools import describe_progress
+from assistant.settings import Settings
+from trainer import inference, launch
+from trainer.train_config import TrainConfig
+from ui.common import learner_of, user_error
+from ui.dataset_tab import dataset_names
+from ui.i18n import T
+
+JOB_COLUMNS = ["id", "status", "backend", "model", "dataset", "created_at"]
+ACTIVE = ("queued", "running")
+
+
+def jobs_table(settings: Settings, learner: str | None) -> pd.DataFrame:
+    jobs = launch.list_jobs(settings, learner_of(learner))
+    return pd.DataFrame([{k: j.get(k) for k in JOB_COLUMNS} for j in jobs], columns=JOB_COLUMNS)
+
+
+def loss_frame(metrics: list[dict[str, Any]]) -> pd.DataFrame:
+    """Metric rows in long form (step, loss, series) for one line per series on the plot."""
+    rows = []
+    for row in metrics:
+        for key, series in (("train_loss", "train"), ("eval_loss", "validation")):
+            if row.get(key) is not None:
+                rows.append({"step": row["step"], "loss": row[key], "series": series})
+    return pd.DataFrame(rows, columns=["step", "loss", "series"])
+
+
+def build(settings: Settings, learner: gr.BrowserState, tab: gr.Tab) -> None:
+    """Lay out the tab inside the current Blocks; it reloads whenever the learner opens it."""
+    with gr.Row():
+        dataset = gr.Dropdown(label=T("dataset"), choices=[], allow_custom_value=True, elem_id="job-dataset")
+        preset = gr.Radio(["quick", "balanced", "thorough"], value="quick", label=T("preset"), elem_id="job-preset")
+        backend = gr.Radio(["local", "openai"], value="local", label=T("backend"))
+        epochs = gr.Number(label=T("epochs"), precision=0, value=None)
+    start = gr.Button(T("start_job"), variant="primary", elem_id="start-job")
+    table = gr.Dataframe(headers=JOB_COLUMNS, interactive=False, label=T("jobs"), elem_id="jobs-table")
+    with gr.Row():
+        selected = gr.Dropdown(label=T("job"), choices=[], elem_id="job-select")
+        cancel = gr.Button(T("cancel_job"), variant="stop", elem_id="cancel-job")
+    status = gr.Markdown(elem_id="job-status")
+    plot = gr.LinePlot(x="step", y="loss", color="series", title=T("loss_curve"), height=280, elem_id="loss-plot")
+    with gr.Row():
+        prompt = gr.Textbox(label=T("prompt"), placeholder="Tell me about helium.", scale=3, elem_id="compare-prompt")
+        ask = gr.Button(T("ask_tuned"))
+        compare = gr.Button(T("compare"), variant="primary", elem_id="compare-button")
+    with gr.Row():
+        base_answer = gr.Textbox(label=T("base_model"), lines=6, interactive=False, elem_id="base-answer")
+        tuned_answer = gr.Textbox(label=T("tuned_model"), lines=6, interactive=False, elem_id="tuned-answer")
+    timer = gr.Timer(2.0)
+
+    def refresh(learner_id: str | None, job_id: str | None):
+        who = learner_of(learner_id)
+        frame = jobs_table(settings, learner_id)
+        ids = frame["id"].tolist()
+        job_id = job_id if job_id in ids else (ids[0] if ids else None)
+        if job_id is None:
+            return frame, gr.update(choices=ids, value=None), "", loss_frame([])
+        job = launch.job_status(settings, job_id, who)
+        lang = load_state(settings, who).lang or "en"
+        return frame, gr.update(choices=ids, value=job_id), describe_progress(job, lang), loss_frame(job["metrics"])
+
+    def start_job(learner_id: str | None, name: str | None, preset_name: str, backend_name: str, epoch_count: float | None):
+        who = learner_of(learner_id)
+        if not name:
+            raise gr.Error("Choose a dataset first (build one in the Dataset tab or in the chat).")
+        from assistant.dataset_tools import export_for_job
+
+        try:
+            path = export_for_job(settings, who, name)
+            config = TrainConfig(train_file=Path(path), dataset=name, preset=preset_name, backend=backend_name,
+                                 epochs=int(epoch_count) if epoch_count else None)
+            job = launch.start_job(settings, config, owner=who)
+        except (ValueError, OSError) as exc:
+            raise user_error(exc) from None
+        return refresh(learner_id, job.id)
+
+    def cancel_job(learner_id: str | None, job_id: str | None):
+        if not job_id:
+            raise gr.Error("Choose a job to cancel.")
+        try:
+            launch.cancel_job(settings, job_id, owner=learner_of(learner_id))
+        except (ValueError, LookupError) as exc:
+            raise user_error(exc) from None
+        return refresh(learner_id, job_id)
+
+    def run_compare(learner_id: str | None, job_id: str | None, text: str):
+        if not job_id or not text.strip():
+            raise gr.Error("Choose a finished job and write a prompt.")
+        try:
+            answers = inference.compare(settings, job_id, text, owner=learner_of(learner_id))
+        except (ValueError, LookupError) as exc:
+            raise user_error(exc) from None
+        return answers["base"], answers["tuned"]
+
+    def run_tuned(learner_id: str | None, job_id: str | None, text: str):
+        if not job_id or not text.strip():
+            raise gr.Error("Choose a finished job and write a prompt.")
+        try:
+            return "", inference.generate(settings, job_id, text, owner=learner_of(learner_id))
+        except (ValueError, LookupError) as exc:
+            raise user_error(exc) from None
+
+    outputs = [table, selected, status, plot]
+    start.click(start_job, [learner, dataset, preset, backend, epochs], outputs)
+    cancel.click(cancel_job, [learner, selected], outputs)
+    selected.input(refresh, [learner, selected], outputs)
+    timer.tick(refresh, [learner, selected], outputs, show_progress="hidden")
+    compare.click(run_compare, [learner, selected, prompt], [base_answer, tuned_answer])
+    ask.click(run_tuned, [learner, selected, prompt], [base_answer, tuned_answer])
+    tab.select(refresh, [learner, selected], outputs).then(
+        lambda who: gr.update(choices=dataset_names(settings, who), value=load_state(settings, learner_of(who)).current_dataset),
+        [learner], [dataset],
+    )
