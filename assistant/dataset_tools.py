@@ -15,7 +15,7 @@ from pydantic import Field
 from assistant.context import ToolContext
 from assistant.settings import Settings
 from assistant.tools import ToolOutput, tool
-from trainer.datasets import DatasetStore
+from trainer.datasets import DatasetStore, learner_store
 from trainer.drafts import draft_examples as make_drafts
 from trainer.examples import make_example
 from trainer.validate import Report
@@ -24,7 +24,7 @@ DEFAULT_DATASET = "my-dataset"
 
 
 def dataset_store(context: ToolContext) -> DatasetStore:
-    return DatasetStore(context.settings.learner_dir(context.learner) / "datasets")
+    return learner_store(context.settings, context.learner)
 
 
 def current_dataset(context: ToolContext, name: str | None = None, *, create: bool = False) -> str:
@@ -45,7 +45,7 @@ def export_for_job(settings: Settings, learner: str, name: str) -> Path:
     scratch = settings.learner_dir(learner) / "tmp"
     scratch.mkdir(parents=True, exist_ok=True)
     folder = Path(tempfile.mkdtemp(prefix="job-data-", dir=scratch))
-    return DatasetStore(settings.learner_dir(learner) / "datasets").export(name, folder, fmt="openai")[0]
+    return learner_store(settings, learner).export(name, folder, fmt="openai")[0]
 
 
 def dataset_file(context: ToolContext, name: str | None) -> tuple[str, Path]:

@@ -15,7 +15,7 @@ import pandas as pd
 from assistant.context import load_state, save_state
 from assistant.dataset_tools import DEFAULT_DATASET, describe_report
 from assistant.settings import Settings
-from trainer.datasets import DatasetStore
+from trainer.datasets import DatasetStore, learner_store
 from trainer.examples import make_example
 from ui.common import learner_of, user_error
 from ui.i18n import T
@@ -25,7 +25,7 @@ MODELS = ["gpt-4o-mini", "gpt-4o", "gpt-4.1-mini", "gpt-4.1-nano", "gpt-4.1", "g
 
 
 def store_for(settings: Settings, learner: str | None) -> DatasetStore:
-    return DatasetStore(settings.learner_dir(learner_of(learner)) / "datasets")
+    return learner_store(settings, learner_of(learner))
 
 
 def dataset_names(settings: Settings, learner: str | None) -> list[str]:

@@ -1,0 +1,240 @@
+"""The checks for one chat example, with every error's message and one-line fix.
+
+Two layers, reported side by side under their own names:
+
+* The cookbook notebook's checks (openai-cookbook `Chat_finetuning_data_prep.ipynb`), kept verbatim
+  and counted as the notebook counts them: `data_type`, `missing_messages_list`, and per message
+  `message_missing_key`, `message_unrecognized_key`, `unrecognized_role`, `missing_content`, then
+  `example_missing_assistant_message` per example. Where the notebook would crash (a `messages`
+  value that is not a list, a message that is not an object) we decide: a non-list `messages`
+  counts as `missing_messages_list`; a non-object message is skipped by this layer and reported by
+  the API layer as `message_not_object`.
+* What the fine-tuning API enforces on top (OpenAPI `FineTuneChatRequestInput`, checked 2026-11):
+  `weight` only on assistant messages and only 0 or 1; `name` a string (required on `function`
+  messages); `function_call` an object with string `name`/`arguments`; assistant `tool_calls` a list
+  of `{"id", "type": "function", "function": {"name", "arguments"}}`; a `tool` message answers an
+  earlier tool call by `tool_call_id`; `tools`/`functions` lists of function definitions. The API
+  also takes `tool` messages, `tool_calls` and content-part arrays, which the notebook predates:
+  its layer still flags them (its counts stay pure), so tool-calling data shows notebook errors.
+  The SFT schema has no `developer` role, so it stays unrecognized.
+  File-level API errors (`invalid_json`, `invalid_encoding`, `binary_file`, `too_few_examples`)
+  come from the file reader and the validator. JSON is read strictly (orjson): NaN, Infinity and
+  lone surrogate escapes, which Python's `json` would take, are `invalid_json`. Unknown keys beside
+  `messages` are only a warning (`example_unrecognized_key`): the API's handling is not documented.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from trainer.examples import API_EXAMPLE_KEYS, NOTEBOOK_MESSAGE_KEYS, NOTEBOOK_ROLES
+
+NOTEBOOK_ERRORS = (
+    "data_type",
+    "missing_messages_list",
+    "message_missing_key",
+    "message_unrecognized_key",
+    "unrecognized_role",
+    "missing_content",
+    "example_missing_assistant_message",
+)
+
+# name -> one-line fix shown beside every occurrence.
+FIXES: dict[str, str] = {
+    "data_type": 'Make each line one JSON object: {"messages": [...]}.',
+    "missing_messages_list": 'Add a non-empty "messages" list: [{"role": "user", ...}, {"role": "assistant", ...}].',
+    "message_missing_key": 'Give every message both "role" and "content".',
+    "message_unrecognized_key": "Keep only role, content, name, function_call and weight in a message; rename or drop the rest.",
+    "unrecognized_role": "Use one of the roles system, user, assistant (or function).",
+    "missing_content": 'Put the message text, a non-empty string, in "content".',
+    "example_missing_assistant_message": 'Add the reply the model should learn: {"role": "assistant", "content": "..."}.',
+    "invalid_json": "Write each example as one complete JSON object on its own line (check quotes, commas, brackets).",
+    "invalid_encoding": "Save the file as UTF-8 (in an editor: Save with encoding UTF-8; or `iconv -f latin1 -t utf-8`).",
+    "binary_file": "Upload a text file: JSONL with one example per line (export spreadsheets or archives to JSONL first).",
+    "too_few_examples": "Add examples until there are at least 10; 50 or more good ones usually work better.",
+    "message_not_object": 'Write each message as an object: {"role": "...", "content": "..."}.',
+    "weight_not_on_assistant": 'Remove "weight" here; only assistant messages take a weight.',
+    "invalid_weight": 'Set "weight" to 0 (do not learn this reply) or 1 (learn it).',
+    "invalid_name": 'Make "name" a string, or remove it.',
+    "function_message_missing_name": 'Add "name": the function whose result this message carries.',
+    "invalid_function_call": 'Use "function_call": {"name": "...", "arguments": "<JSON string>"} on an assistant message.',
+    "invalid_tool_calls": 'Use "tool_calls": [{"id": "...", "type": "function", "function": {"name": "...", "arguments": "<JSON string>"}}] on an assistant message.',
+    "tool_message_missing_id": 'Add "tool_call_id" naming the assistant tool call this message answers.',
+    "unknown_tool_call_id": "Use the id of a tool call made by an earlier assistant message.",
+    "invalid_tools": 'Use "tools": [{"type": "function", "function": {"name": "...", "parameters": {...}}}] (or "functions": [{"name": ...}]).',
+}
+
+WARNING_TEXTS: dict[str, str] = {
+    "missing_system_message": "{count} example(s) have no system message; a consistent system prompt helps the model learn its role.",
+    "missing_user_message": "{count} example(s) have no user message.",
+    "over_token_limit": "{count} example(s) are longer than the model's training limit and will be truncated; shorten or split them.",
+    "long_assistant_message": "{count} example(s) have an assistant reply over 4,096 tokens; check that this is intended.",
+    "empty_assistant_message": "{count} example(s) have an assistant reply that is only whitespace; write the reply or drop the example.",
+    "duplicate_example": "{count} example(s) repeat an earlier line exactly; duplicates give those answers extra weight.",
+    "train_validation_overlap": "{count} example(s) also appear in the other file; overlap makes the validation loss look better than it is.",
+    "example_unrecognized_key": "{count} example(s) carry keys other than messages/tools/functions/parallel_tool_calls; the API may reject them.",
+    "blank_line": "{count} blank line(s) were skipped; remove them before uploading the file itself.",
+    "utf8_bom": "The file starts with a UTF-8 byte order mark; save it without one before uploading.",
+    "few_examples": "Only {count} examples; OpenAI suggests starting with 50 to 100 well-made ones.",
+}
+
+
+# Said beside notebook errors that tool-calling data always gets, so the learner knows why.
+_TOOL_NOTE = " (the API accepts tool calling; this notebook check predates it)"
+
+
+@dataclass(frozen=True)
+class Finding:
+    name: str
+    detail: str
+
+
+def check_example(example: Any) -> tuple[list[Finding], list[Finding]]:
+    """All errors (notebook layer, then API layer) and the per-example warnings for one example."""
+    errors = notebook_errors(example) + api_errors(example)
+    return errors, example_warnings(example)
+
+
+def notebook_errors(example: Any) -> list[Finding]:
+    """The notebook's format checks for one example, one finding per count it would add."""
+    if not isinstance(example, dict):
+        return [Finding("data_type", f"the example is {_json_kind(example)}, not a JSON object")]
+    messages = example.get("messages", None)
+    if not messages:
+        return [Finding("missing_messages_list", 'there is no "messages" list, or it is empty')]
+    if not isinstance(messages, list):
+        return [Finding("missing_messages_list", f'"messages" is {_json_kind(messages)}, not a list')]
+    found: list[Finding] = []
+    for number, message in enumerate(messages, 1):
+        if not isinstance(message, dict):
+            continue  # the notebook would crash here; the API layer reports it
+        if "role" not in message or "content" not in message:
+            missing = " and ".join(repr(k) for k in ("role", "content") if k not in message)
+            found.append(Finding("message_missing_key", f"message {number} has no {missing}"))
+        unknown = [k for k in message if k not in NOTEBOOK_MESSAGE_KEYS]
+        if unknown:
+            note = _TOOL_NOTE if set(unknown) & {"tool_calls", "tool_call_id"} else ""
+            found.append(Finding("message_unrecognized_key", f"message {number} has key(s) {', '.join(map(repr, unknown))}{note}"))
+        role = message.get("role", None)
+        if role not in NOTEBOOK_ROLES:
+            found.append(Finding("unrecognized_role", f"message {number} has role {_short(role)}{_TOOL_NOTE if role == 'tool' else ''}"))
+        content = message.get("content", None)
+        function_call = message.get("function_call", None)
+        if (not content and not function_call) or not isinstance(content, str):
+            note = _TOOL_NOTE if "tool_calls" in message else ""
+            found.append(Finding("missing_content", f"message {number} ({_short(role)}) has content {_short(content)}{note}"))
+    if not any(isinstance(m, dict) and m.get("role", None) == "assistant" for m in messages):
+        found.append(Finding("example_missing_assistant_message", "no message has the role 'assistant'"))
+    return found
+
+
+def api_errors(example: Any) -> list[Finding]:
+    """What the fine-tuning API rejects and the notebook lets through (or never looks at)."""
+    if not isinstance(example, dict):
+        return []
+    found: list[Finding] = []
+    messages = example.get("messages")
+    if isinstance(messages, list):
+        tool_call_ids: set[str] = set()
+        for number, message in enumerate(messages, 1):
+            if not isinstance(message, dict):
+                found.append(Finding("message_not_object", f"message {number} is {_json_kind(message)}"))
+                continue
+            found.extend(_message_api_errors(number, message, tool_call_ids))
+    for key in ("tools", "functions"):
+        if key in example and not _valid_tool_list(key, example[key]):
+            found.append(Finding("invalid_tools", f'"{key}" is not a list of function definitions'))
+    if "parallel_tool_calls" in example and not isinstance(example["parallel_tool_calls"], bool):
+        found.append(Finding("invalid_tools", '"parallel_tool_calls" must be true or false'))
+    return found
+
+
+def example_warnings(example: Any) -> list[Finding]:
+    """Per-example warnings that need no token counts."""
+    if not isinstance(example, dict):
+        return []
+    found: list[Finding] = []
+    extra = [k for k in example if k not in API_EXAMPLE_KEYS]
+    if extra:
+        found.append(Finding("example_unrecognized_key", f"extra key(s) {', '.join(map(repr, extra))}"))
+    messages = example.get("messages")
+    if not isinstance(messages, list):
+        return found
+    roles = {m.get("role") for m in messages if isinstance(m, dict) and isinstance(m.get("role"), str)}
+    if "system" not in roles:
+        found.append(Finding("missing_system_message", "no system message"))
+    if "user" not in roles:
+        found.append(Finding("missing_user_message", "no user message"))
+    for number, message in enumerate(messages, 1):
+        if isinstance(message, dict) and message.get("role") == "assistant":
+            content = message.get("content")
+            if isinstance(content, str) and content and not content.strip():
+                found.append(Finding("empty_assistant_message", f"message {number} is only whitespace"))
+    return found
+
+
+def _message_api_errors(number: int, message: dict[str, Any], tool_call_ids: set[str]) -> list[Finding]:
+    found: list[Finding] = []
+    role = message.get("role")
+    where = f"message {number} ({_short(role)})"
+    if "weight" in message:
+        weight = message["weight"]
+        if role != "assistant":
+            found.append(Finding("weight_not_on_assistant", f"{where} has a weight"))
+        elif type(weight) is not int or weight not in (0, 1):
+            found.append(Finding("invalid_weight", f"{where} has weight {_short(weight)}"))
+    if "name" in message and not isinstance(message["name"], str):
+        found.append(Finding("invalid_name", f"{where} has name {_short(message['name'])}"))
+    if role == "function" and "name" not in message:
+        found.append(Finding("function_message_missing_name", f"{where} has no name"))
+    if "function_call" in message and not (role == "assistant" and _valid_call(message["function_call"])):
+        found.append(Finding("invalid_function_call", f"{where} has function_call {_short(message['function_call'])}"))
+    if "tool_calls" in message:
+        calls = message["tool_calls"]
+        if role != "assistant" or not isinstance(calls, list) or not calls or not all(_valid_tool_call(c) for c in calls):
+            found.append(Finding("invalid_tool_calls", f"{where} has tool_calls {_short(calls)}"))
+        else:
+            tool_call_ids.update(c["id"] for c in calls)
+    if role == "tool":
+        call_id = message.get("tool_call_id")
+        if not isinstance(call_id, str) or not call_id:
+            found.append(Finding("tool_message_missing_id", f"{where} has no tool_call_id"))
+        elif call_id not in tool_call_ids:
+            found.append(Finding("unknown_tool_call_id", f"{where} answers {call_id!r}, which no earlier assistant message called"))
+    return found
+
+
+def _valid_call(call: Any) -> bool:
+    return isinstance(call, dict) and isinstance(call.get("name"), str) and isinstance(call.get("arguments"), str)
+
+
+def _valid_tool_call(call: Any) -> bool:
+    return (
+        isinstance(call, dict)
+        and isinstance(call.get("id"), str)
+        and call.get("type", "function") == "function"
+        and _valid_call(call.get("function"))
+    )
+
+
+def _valid_tool_list(key: str, value: Any) -> bool:
+    if not isinstance(value, list) or not value:
+        return False
+    if key == "functions":
+        return all(isinstance(f, dict) and isinstance(f.get("name"), str) for f in value)
+    return all(
+        isinstance(t, dict) and t.get("type") == "function" and isinstance(t.get("function"), dict)
+        and isinstance(t["function"].get("name"), str)
+        for t in value
+    )
+
+
+def _json_kind(value: Any) -> str:
+    kinds = {dict: "an object", list: "a list", str: "a string", bool: "a boolean", int: "a number", float: "a number"}
+    return "null" if value is None else kinds.get(type(value), type(value).__name__)
+
+
+def _short(value: Any, limit: int = 40) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,309 @@
+"""Reading dataset files (JSONL or a JSON array, strictly UTF-8) and converting record formats.
+
+Readers yield `Record`s with 1-based line numbers and never raise on bad content: a line that is
+not UTF-8, not JSON, or binary becomes a record carrying a `Finding`, so the validator and the
+importer report every problem with its line. JSONL is streamed line by line; a JSON array is
+parsed whole (its elements keep the line they start on), so very large data should be JSONL.
+
+Record formats converted to chat examples: OpenAI chat (`messages`, kept as is), prompt/completion
+(strings, or TRL's conversational lists), Alpaca (`instruction`/`input`/`output`, optional
+`system`) and ShareGPT (`conversations` of `from`/`value`, optional `system`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO, Iterator, Literal
+
+import orjson
+
+from trainer.checks import Finding
+from trainer.examples import DatasetError, Example, dump_example
+
+RecordFormat = Literal["openai", "prompt-completion", "alpaca", "sharegpt"]
+IMPORT_FORMATS = ("auto", "openai", "prompt-completion", "alpaca", "sharegpt")
+MAX_JSON_ARRAY_BYTES = 512 * 1024 * 1024
+UTF8_BOM = b"\xef\xbb\xbf"
+_MAGIC = {
+    b"PK\x03\x04": "a ZIP archive (or an .xlsx/.docx file)",
+    b"%PDF": "a PDF document",
+    b"\x89PNG": "a PNG image",
+    b"\xff\xd8\xff": "a JPEG image",
+    b"\x1f\x8b": "a gzip archive",
+    b"SQLite format 3": "an SQLite database",
+    b"PAR1": "a Parquet file",
+    b"\xff\xfe": "UTF-16 text",
+    b"\xfe\xff": "UTF-16 text",
+}
+_SHAREGPT_ROLES = {
+    "human": "user", "user": "user",
+    "gpt": "assistant", "assistant": "assistant", "chatgpt": "assistant", "bard": "assistant", "model": "assistant",
+    "system": "system",
+}
+
+
+@dataclass
+class Record:
+    line: int
+    value: Any = None
+    error: Finding | None = None
+    blank: bool = False
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    container: Literal["jsonl", "json"]
+    problem: Finding | None  # the file as a whole is unreadable (binary, UTF-16)
+
+
+def inspect_file(path: Path) -> FileInfo:
+    """Look at the first bytes: JSONL or a JSON array, or not text at all."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(64 * 1024)
+    except FileNotFoundError:
+        raise DatasetError(f"File not found: {path}.") from None
+    except IsADirectoryError:
+        raise DatasetError(f"{path} is a folder; give the path of a .jsonl file.") from None
+    except OSError as exc:
+        raise DatasetError(f"Cannot read {path}: {exc.strerror}.") from None
+    body = head.removeprefix(UTF8_BOM)
+    for magic, kind in _MAGIC.items():
+        if body.startswith(magic):
+            name = "invalid_encoding" if "UTF-16" in kind else "binary_file"
+            return FileInfo("jsonl", Finding(name, f"the file is {kind}, not UTF-8 JSONL text"))
+    return FileInfo("json" if _is_json_array(path, body) else "jsonl", None)
+
+
+def _is_json_array(path: Path, head: bytes) -> bool:
+    """A file starting with '[' is a JSON array, unless its first line is a whole JSON value of its
+    own followed by more lines: then it is JSONL whose first record happens to be a list."""
+    if not head.lstrip().startswith(b"["):
+        return False
+    with open(path, "rb") as f:
+        first = f.readline().removeprefix(UTF8_BOM)
+        more = any(line.strip() for line in f)
+    if not more:
+        return True
+    try:
+        orjson.loads(first)
+    except orjson.JSONDecodeError:
+        return True
+    return False
+
+
+def parse_line(number: int, raw: bytes) -> Record:
+    """One JSONL line: UTF-8 checked first (to say which byte is wrong), then strict JSON."""
+    if not raw.strip():
+        return Record(number, blank=True)
+    if b"\x00" in raw:
+        column = raw.index(b"\x00") + 1
+        return Record(number, error=Finding("binary_file", f"NUL byte at column {column}: this is binary data, not text"))
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return Record(number, error=Finding("invalid_encoding", describe_bad_utf8(raw, exc)))
+    try:
+        return Record(number, value=orjson.loads(raw))
+    except orjson.JSONDecodeError as exc:
+        return Record(number, error=Finding("invalid_json", f"not valid JSON: {exc.msg} (column {exc.colno})"))
+
+
+def describe_bad_utf8(raw: bytes, exc: UnicodeDecodeError) -> str:
+    column = len(raw[: exc.start].decode("utf-8", "replace")) + 1
+    near = raw[max(0, exc.start - 12) : exc.start + 12].decode("utf-8", "backslashreplace").strip()
+    guess = ""
+    try:
+        raw.decode("cp1252")
+        guess = "; the file looks like Latin-1/Windows-1252 text"
+    except UnicodeDecodeError:
+        pass
+    return f"byte 0x{raw[exc.start]:02X} at column {column} is not UTF-8 (near {near!r}){guess}"
+
+
+def iter_jsonl(path: Path) -> Iterator[Record]:
+    """Stream a JSONL file as records; stops after a binary (NUL) line."""
+    with open(path, "rb") as f:
+        for number, raw in enumerate(f, 1):
+            record = parse_line(number, raw.removeprefix(UTF8_BOM) if number == 1 else raw)
+            yield record
+            if record.error and record.error.name == "binary_file":
+                return
+
+
+def iter_json_array(path: Path) -> Iterator[Record]:
+    """The elements of a JSON array file, each with the line it starts on."""
+    if path.stat().st_size > MAX_JSON_ARRAY_BYTES:
+        raise DatasetError(f"{path.name} is a JSON array over 512 MB; convert it to JSONL (one example per line) to stream it.")
+    data = path.read_bytes()
+    if data.startswith(UTF8_BOM):
+        data = data[3:]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        start = data.rfind(b"\n", 0, exc.start) + 1
+        end = data.find(b"\n", exc.start)
+        raw = data[start : end if end >= 0 else len(data)]
+        yield Record(line, error=Finding("invalid_encoding", describe_bad_utf8(raw, UnicodeDecodeError("utf-8", raw, exc.start - start, exc.start - start + 1, exc.reason))))
+        return
+    decoder = json.JSONDecoder(parse_constant=_reject_constant)
+    pos = _skip_ws(text, 0) + 1  # past "["
+    line = 1 + text.count("\n", 0, pos)
+    while True:
+        nxt = _skip_ws(text, pos)
+        line += text.count("\n", pos, nxt)
+        pos = nxt
+        if pos >= len(text):
+            yield Record(line, error=Finding("invalid_json", "the JSON array is not closed with ']'"))
+            return
+        if text[pos] == "]":
+            return
+        try:
+            value, end = decoder.raw_decode(text, pos)
+        except (json.JSONDecodeError, ValueError) as exc:
+            where = f"line {exc.lineno}, column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else f"line {line}"
+            yield Record(getattr(exc, "lineno", line), error=Finding("invalid_json", f"not valid JSON at {where}: {getattr(exc, 'msg', exc)}"))
+            return
+        yield Record(line, value=value)
+        line += text.count("\n", pos, end)
+        pos = _skip_ws(text, end)
+        line += text.count("\n", end, pos)
+        if pos < len(text) and text[pos] == ",":
+            pos += 1
+        elif pos < len(text) and text[pos] != "]":
+            yield Record(line, error=Finding("invalid_json", f"expected ',' or ']' between array elements at line {line}"))
+            return
+
+
+def iter_records(path: Path) -> Iterator[Record]:
+    """Records of a JSONL or JSON-array file, whichever it is."""
+    info = inspect_file(path)
+    if info.problem:
+        yield Record(1, error=info.problem)
+        return
+    yield from (iter_json_array(path) if info.container == "json" else iter_jsonl(path))
+
+
+def detect_format(value: Any) -> RecordFormat | None:
+    """Which record format a parsed record is in, from its keys."""
+    if not isinstance(value, dict):
+        return None
+    if "messages" in value:
+        return "openai"
+    if "conversations" in value:
+        return "sharegpt"
+    if "instruction" in value and "output" in value:
+        return "alpaca"
+    if "prompt" in value and "completion" in value:
+        return "prompt-completion"
+    return None
+
+
+def to_chat(value: Any, fmt: RecordFormat) -> Example:
+    """Convert one record to a chat example; raises DatasetError saying which field is wrong."""
+    if fmt == "openai":
+        return value  # checked by the validator, which names every problem
+    if not isinstance(value, dict):
+        raise DatasetError(f"expected a JSON object in {fmt} format")
+    if fmt == "prompt-completion":
+        prompt, completion = value.get("prompt"), value.get("completion")
+        if isinstance(prompt, list) and isinstance(completion, list):
+            return {"messages": prompt + completion}
+        _require_text(value, ("prompt", "completion"), fmt)
+        return {"messages": [{"role": "user", "content": prompt.strip()}, {"role": "assistant", "content": completion.strip()}]}
+    if fmt == "alpaca":
+        _require_text(value, ("instruction", "output"), fmt)
+        extra = value.get("input") or ""
+        if not isinstance(extra, str):
+            raise DatasetError('alpaca "input" must be text')
+        user = value["instruction"].strip() + (f"\n\n{extra.strip()}" if extra.strip() else "")
+        return _with_system(value, [{"role": "user", "content": user}, {"role": "assistant", "content": value["output"].strip()}])
+    turns = value.get("conversations")
+    if not isinstance(turns, list) or not turns:
+        raise DatasetError('sharegpt "conversations" must be a non-empty list')
+    messages = []
+    for number, turn in enumerate(turns, 1):
+        if not isinstance(turn, dict):
+            raise DatasetError(f"sharegpt turn {number} is not an object")
+        speaker, text = turn.get("from", turn.get("role")), turn.get("value", turn.get("content"))
+        role = _SHAREGPT_ROLES.get(str(speaker).lower())
+        if role is None or not isinstance(text, str):
+            raise DatasetError(f'sharegpt turn {number} needs "from" (human, gpt or system) and a text "value"; found from={speaker!r}')
+        messages.append({"role": role, "content": text})
+    return _with_system(value, messages)
+
+
+def convert_fix(fmt: RecordFormat) -> str:
+    return {
+        "openai": 'Write {"messages": [{"role": ..., "content": ...}]} per line.',
+        "prompt-completion": 'Write {"prompt": "...", "completion": "..."} per line.',
+        "alpaca": 'Write {"instruction": "...", "input": "...", "output": "..."} per line.',
+        "sharegpt": 'Write {"conversations": [{"from": "human", "value": "..."}, {"from": "gpt", "value": "..."}]} per line.',
+    }[fmt]
+
+
+def to_hf(example: Example) -> Example:
+    """A `messages` row with only text role/content pairs, so every row has one Arrow schema."""
+    messages = []
+    for message in example.get("messages", []):
+        content = message.get("content")
+        if isinstance(content, list):  # content parts: keep the text ones
+            content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
+        messages.append({"role": str(message.get("role")), "content": content if isinstance(content, str) else ""})
+    return {"messages": messages}
+
+
+@contextmanager
+def atomic_writer(path: Path) -> Iterator[BinaryIO]:
+    """Write `path` through a temp file in the same folder (its path is `f.name`), renamed over it only on success."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        with open(tmp, "wb") as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_jsonl(path: Path, examples: Iterator[Example] | list[Example]) -> int:
+    """Atomically write examples as compact UTF-8 JSONL; returns how many were written."""
+    n = 0
+    with atomic_writer(path) as f:
+        for example in examples:
+            f.write(dump_example(example) + b"\n")
+            n += 1
+    return n
+
+
+def _require_text(value: dict[str, Any], keys: tuple[str, ...], fmt: str) -> None:
+    missing = [k for k in keys if not isinstance(value.get(k), str)]
+    if missing:
+        raise DatasetError(f"{fmt} record needs text in {', '.join(repr(k) for k in missing)}")
+
+
+def _with_system(value: dict[str, Any], messages: list[dict[str, Any]]) -> Example:
+    system = value.get("system")
+    if isinstance(system, str) and system.strip():
+        messages.insert(0, {"role": "system", "content": system.strip()})
+    return {"messages": messages}
+
+
+def _skip_ws(text: str, pos: int) -> int:
+    while pos < len(text) and text[pos] in " \t\r\n":
+        pos += 1
+    return pos
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")

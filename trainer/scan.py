@@ -1,0 +1,201 @@
+"""Streaming JSONL into a `Tally`: the fast path, the slow path, and what they count.
+
+`scan_jsonl` reads batches of lines. A batch is decoded line after line with the strict msgspec
+schema of `trainer.fastcheck`; lines it accepts are clean by construction and cost no per-message
+Python work. A line it rejects goes through `trainer.checks` (the notebook's checks, then the
+API's), and decoding resumes after it. The counts are therefore exactly the notebook's
+(`benches/validate.py` asserts this against a reference). Duplicates are found by hashing lines
+as written (trailing whitespace ignored), so a reformatted copy is not one.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+from array import array
+from collections import Counter
+from dataclasses import dataclass, field
+from itertools import islice
+from pathlib import Path
+
+import numpy as np
+
+from trainer import fastcheck
+from trainer.checks import FIXES, Finding, check_example
+from trainer.formats import UTF8_BOM, Record, parse_line
+from trainer.tokens import TokenCounter
+
+WARNING_LINES = 20
+LONG_REPLY_TOKENS = 4096
+BATCH_BYTES = 1 << 16  # small batches keep decoded objects in cache and memory flat
+
+
+@dataclass
+class ErrorLine:
+    line: int | None
+    error: str
+    message: str
+    fix: str
+
+
+@dataclass
+class Tally:
+    """Everything seen so far; the scanners feed it, `trainer.validate` turns it into a Report."""
+
+    counter: TokenCounter | None
+    limit: int
+    duplicates: bool
+    max_error_lines: int
+    examples: int = 0
+    errors: Counter = field(default_factory=Counter)
+    error_lines: list[ErrorLine] = field(default_factory=list)
+    warn_counts: Counter = field(default_factory=Counter)
+    warn_lines: dict[str, list[int]] = field(default_factory=dict)
+    tokens: array = field(default_factory=lambda: array("q"))
+    assistant_tokens: int = 0
+    hashes: array = field(default_factory=lambda: array("q"))
+    hash_lines: array = field(default_factory=lambda: array("q"))
+    lines: int = 0  # lines read (blank ones included)
+    stopped: bool = False  # hit binary data and stopped reading
+
+    def error(self, line: int | None, finding: Finding) -> None:
+        self.errors[finding.name] += 1
+        if len(self.error_lines) < self.max_error_lines:
+            self.error_lines.append(ErrorLine(line, finding.name, finding.detail, FIXES[finding.name]))
+
+    def warn(self, line: int, name: str) -> None:
+        self.warn_counts[name] += 1
+        lines = self.warn_lines.setdefault(name, [])
+        if len(lines) < WARNING_LINES:
+            lines.append(line)
+
+    def fast(self, start: int, examples: list[fastcheck.FastExample], raws: list[bytes]) -> None:
+        """Examples that decoded with the strict schema, on lines start, start+1, ..."""
+        self.examples += len(examples)
+        for i in fastcheck.find_irregular(examples):
+            has_assistant, has_system, has_user, blank = fastcheck.describe(examples[i])
+            if not has_assistant:
+                self.error(start + i, Finding("example_missing_assistant_message", "no message has the role 'assistant'"))
+            if not has_system:
+                self.warn(start + i, "missing_system_message")
+            if not has_user:
+                self.warn(start + i, "missing_user_message")
+            if blank:
+                self.warn(start + i, "empty_assistant_message")
+        if self.counter is not None:
+            for i, example in enumerate(examples):
+                self._add_tokens(start + i, *fastcheck.count_tokens(example, self.counter))
+        if self.duplicates:
+            self.hashes.extend(map(hash, map(bytes.rstrip, raws)))
+            self.hash_lines.frombytes(np.arange(start, start + len(raws), dtype=np.int64).tobytes())
+
+    def record(self, record: Record, key: bytes) -> None:
+        """One record on the slow path: parse problems, or the full checks."""
+        if record.blank:
+            self.warn(record.line, "blank_line")
+            return
+        if record.error:
+            self.error(record.line, record.error)
+            return
+        self.examples += 1
+        errors, warnings = check_example(record.value)
+        for finding in errors:
+            self.error(record.line, finding)
+        for finding in warnings:
+            self.warn(record.line, finding.name)
+        if self.counter is not None:
+            self._add_tokens(record.line, *self.counter.example(record.value))
+        if self.duplicates:
+            self.hashes.append(hash(key))
+            self.hash_lines.append(record.line)
+
+    def merge(self, other: Tally, offset: int) -> None:
+        """Add the tally of the next byte range, whose line numbers start after `offset` lines."""
+        self.examples += other.examples
+        self.errors.update(other.errors)
+        room = self.max_error_lines - len(self.error_lines)
+        self.error_lines.extend(ErrorLine(e.line + offset if e.line else e.line, e.error, e.message, e.fix) for e in other.error_lines[:room])
+        self.warn_counts.update(other.warn_counts)
+        for name, lines in other.warn_lines.items():
+            mine = self.warn_lines.setdefault(name, [])
+            mine.extend(line + offset for line in lines[: WARNING_LINES - len(mine)])
+        self.tokens.extend(other.tokens)
+        self.assistant_tokens += other.assistant_tokens
+        self.hashes.extend(other.hashes)
+        self.hash_lines.frombytes((np.frombuffer(other.hash_lines, dtype=np.int64) + offset).tobytes())
+        self.lines += other.lines
+        self.stopped = other.stopped
+
+    def _add_tokens(self, line: int, total: int, assistant: int, longest: int) -> None:
+        self.tokens.append(total)
+        self.assistant_tokens += assistant
+        if total > self.limit:
+            self.warn(line, "over_token_limit")
+        if longest > LONG_REPLY_TOKENS:
+            self.warn(line, "long_assistant_message")
+
+
+def new_tally(encoding: str, limit: int, tokens: bool, duplicates: bool, max_error_lines: int) -> Tally:
+    return Tally(TokenCounter(encoding) if tokens else None, limit, duplicates, max_error_lines)
+
+
+def scan_jsonl(path: Path, tally: Tally, start: int = 0, end: int | None = None) -> None:
+    """Feed the lines of bytes [start, end) (whole lines; the whole file by default) to `tally`,
+    numbering them from 1. Stops, with `tally.stopped`, at binary data."""
+    enabled = gc.isenabled()
+    gc.disable()  # decoded batches hold no cycles; the collector would only rescan them
+    try:
+        with open(path, "rb") as f:
+            f.seek(start)
+            remaining = (end if end is not None else os.fstat(f.fileno()).st_size) - start
+            line = 1
+            while remaining > 0 and (raws := f.readlines(min(BATCH_BYTES, remaining))):
+                size = sum(map(len, raws))
+                if size > remaining:  # the last lines read belong to the next byte range
+                    raws, size = _cut(raws, remaining)
+                remaining -= size
+                if line == 1 and start == 0 and raws[0].startswith(UTF8_BOM):
+                    raws[0] = raws[0][len(UTF8_BOM):]
+                    tally.warn(1, "utf8_bom")
+                tally.lines += len(raws)
+                if not scan_batch(line, raws, tally):
+                    tally.stopped = True
+                    return
+                line += len(raws)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def scan_batch(start: int, raws: list[bytes], tally: Tally) -> bool:
+    """Lines start, start+1, ...: runs of clean lines go to `tally.fast` together, the others one
+    by one through the full checks. False after binary data (the scan stops there)."""
+    decode, decode_errors = fastcheck.DECODER.decode, fastcheck.DECODE_ERRORS
+    i, n = 0, len(raws)
+    while i < n:
+        run: list[fastcheck.FastExample] = []
+        try:
+            # extend() keeps what decoded before a failing line, so no clean line is decoded twice.
+            run.extend(map(decode, islice(raws, i, None)))
+        except decode_errors:
+            pass
+        if run:
+            tally.fast(start + i, run, raws[i : i + len(run)])
+            i += len(run)
+        if i < n:
+            record = parse_line(start + i, raws[i])
+            tally.record(record, raws[i].rstrip())
+            if record.error and record.error.name == "binary_file":
+                return False
+            i += 1
+    return True
+
+
+def _cut(raws: list[bytes], size: int) -> tuple[list[bytes], int]:
+    """The first lines of `raws` that make up exactly `size` bytes."""
+    total = 0
+    for i, raw in enumerate(raws):
+        if total >= size:
+            return raws[:i], total
+        total += len(raw)
+    return raws, total
