@@ -29,11 +29,12 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 	$(PIP) install -e ".[dev]" "$(TORCH)"
 	touch $@
 
-# Debian's chromium for the browser test (Playwright drives the system browser; no browser download).
+# Debian's chromium for the browser test (Playwright drives the system browser; no browser download),
+# with an emoji font so screenshots show the chat's tool and progress marks.
 browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-noto-color-emoji >/dev/null) \
 	      || echo "chromium could not be installed: browser tests will be skipped"; \
 	  else echo "chromium not found (apt-get install chromium chromium-driver): browser tests will be skipped"; fi; }
 

@@ -22,13 +22,23 @@ from assistant.toolbox import default_toolbox  # noqa: E402
 from ui import chat_tab, dataset_tab, jobs_tab  # noqa: E402
 from ui.i18n import T  # noqa: E402
 
+# API clients that name no learner share this one.
+API_LEARNER = "api"
+
 
 def build_app(settings: Settings) -> gr.Blocks:
     agent = Agent(settings, make_backend(settings), default_toolbox())
 
-    def chat(message: str) -> str:
-        """Ask finetune-tutor: a lesson question, a dataset request or a job request. Returns the answer in markdown, with citations."""
-        return agent.answer_text(message, learner="api")
+    def chat(message: str, learner: str = API_LEARNER) -> str:
+        """Ask finetune-tutor: a lesson question, a dataset request or a job request. Returns the answer in markdown, with citations.
+
+        `learner` (optional) keeps one API client's datasets, jobs and language apart from another's.
+        """
+        if not isinstance(message, str):
+            raise gr.Error("The message must be text (a string), e.g. \"What is LoRA?\".")
+        if not isinstance(learner, str) or not LEARNER_ID.match(learner):
+            raise gr.Error("learner must be 1-64 letters, digits, '-' or '_'.")
+        return agent.answer_text(message, learner=learner)
 
     with gr.Blocks(title="finetune-tutor", fill_height=True) as demo:
         learner = gr.BrowserState(None, storage_key="finetune-tutor-learner")

@@ -129,8 +129,8 @@ RULES: list[Rule] = [
         r"^\s*(seuraava vaihe|mitä seuraavaksi|jatka opastusta)\b",
     ), _guide),
     Rule("draft_examples", _p(
-        r"\b(help me (make|write|create|draft)|draft|generate|write|make)\b.{0,40}\b(examples?|training data)\b\s*(for|about|of)?\s*(?P<topic>.*)",
-        r"\b(auta|luonnostele|kirjoita|tee|laadi)\b.{0,40}\besimerk\w*\b\s*(?P<topic>.*)",
+        r"^\s*(please\s+|can you\s+)?(help me( to)? (make|write|create|draft)|draft|generate|write|make|create)\b.{0,40}?\b(examples?|training data)\b\s*(for|about|of)?\s*(?P<topic>.*)",
+        r"^\s*(auta|luonnostele|kirjoita|tee|laadi)\b.{0,40}?\besimerk\w*\b\s*(?P<topic>.*)",
     ), _draft),
     Rule("add_drafts", _p(
         r"^\s*(add|keep|save|use)\s+(them|these|the drafts?|all( of them)?|the examples?)\s*(to\b.*)?[.!]?\s*$",
@@ -156,10 +156,9 @@ RULES: list[Rule] = [
         r"\b(list|show)\s+(my\s+|all\s+)?datasets\b", r"\bwhich datasets\b", r"\b(listaa|näytä)\s+(kaikki\s+)?aineisto(t|ni)\b",
     )),
     Rule("validate_dataset", _p(
-        r"^\s*(please\s+|can you\s+)?(validate|check)\b(?!.*\b(model|adapter|job)\b)",
+        r"^\s*(please\s+|can you\s+)?(validate|check)(\s+(my|the|this))?(\s+(dataset|data|examples|file|it))?\s*[.!?]*\s*$",
         r"\bvalidate\s+(my|the|this)\s+(dataset|data|examples|file)\b",
-        r"\b(tarkista|validoi|tarkasta)\b.*\b(aineisto\w*|esimerk\w*|data\w*)",
-        r"^\s*(tarkista|validoi)\b",
+        r"^\s*(tarkista|validoi|tarkasta)\b(?!.*\?\s*$)",
     )),
     Rule("estimate_cost", _p(
         r"\b(would|will|does)\s+(this|it|that|my dataset|my data|the dataset)\s+cost\b",
@@ -175,10 +174,15 @@ RULES: list[Rule] = [
     Rule("show_dataset", _p(
         r"\b(show|display|list)\s+(me\s+)?(my|the)\s+(dataset|examples)\b", r"\bnäytä\s+(aineisto\w*|esimerk\w*)\b",
     )),
-    Rule("cancel_job", _p(r"\b(cancel|stop|abort)\b.*\b(job|training|fine-?tun\w*)\b", r"\b(peru\w*|keskeytä|pysäytä)\b.*\b(työ\w*|koulutu\w*|hienosää\w*)"), _job),
+    Rule("cancel_job", _p(
+        r"^\s*(please\s+)?(cancel|stop|abort)\s+(the\s+|my\s+|this\s+)?(job|training|fine-?tun\w*|run)\b(?!.*\?\s*$)",
+        r"^\s*(peru|keskeytä|pysäytä)\b(?!.*\?\s*$)",
+    ), _job),
     Rule("compare", _p(
-        r"^\s*compare\b\s*(base and tuned|the models?)?\s*(on|with|:)?\s*(?P<prompt>.*)",
-        r"^\s*vertaa\b\s*(malle\w*)?\s*[:]?\s*(?P<prompt>.*)",
+        r"^\s*compare\s*:\s*(?P<prompt>.+)",
+        r"^\s*compare\s+(base\s+(and|vs\.?|with)\s+tuned|the\s+models?|models)\s*(on|with|:)\s*(?P<prompt>.+)",
+        r"^\s*vertaa\s*:\s*(?P<prompt>.+)",
+        r"^\s*vertaa\s+malle\w*\s*:?\s*(?P<prompt>.+)",
     ), _job_and_prompt),
     Rule("chat_with_model", _p(
         r"^\s*(ask|chat with)\s+(the\s+|my\s+)?(tuned|fine-?tuned)\s+(model)?\s*[:,]?\s*(?P<prompt>.+)",
@@ -186,14 +190,16 @@ RULES: list[Rule] = [
     ), _job_and_prompt),
     Rule("list_jobs", _p(r"\b(list|show)\s+(my\s+|all\s+)?(jobs|fine-?tunes|trainings)\b", r"\b(listaa|näytä)\s+(kaikki\s+)?(työt|koulutukset)\b")),
     Rule("job_status", _p(
-        r"\b(status|progress|how is|how's)\b.*\b(job|training|fine-?tun\w*|run)\b", rf"\b{JOB}\b",
-        r"\b(tila|eteneminen|miten)\b.*\b(työ\w*|koulutu\w*|hienosää\w*)",
+        r"\b(status|progress)\s+(of\s+)?(my|the|this)?\s*(job|training|fine-?tune|run)\b",
+        r"\bhow('s|\s+is|\s+are)\s+(my|the)\s+(jobs?|training|fine-?tunes?|runs?)\b", rf"\b{JOB}\b",
+        r"\b(koulutuksen|työn|hienosäädön)\s+(tila|eteneminen)\b",
+        r"\bmiten\s+(koulutus|työ|hienosäätö|ajo)\s+(etenee|sujuu|menee)\b",
     ), _job),
     Rule("start_finetune", _p(
-        r"^\s*(please\s+|now\s+|let'?s\s+)?(start|run|launch|kick off|begin)\b.*\b(fine-?tun\w*|training|job)\b",
-        r"^\s*(please\s+)?(fine-?tune|train)\b(?!.*\?\s*$)",
-        r"^\s*(aloita|käynnistä)\b.*\b(hienosää\w*|koulutu\w*)",
-        r"^\s*(hienosäädä|kouluta)\b",
+        r"^\s*(please\s+|now\s+|let'?s\s+)?(start|run|launch|kick off|begin)\b.*\b(fine-?tun\w*|training|job)\b(?!.*\?\s*$)",
+        r"^\s*(please\s+)?(fine-?tune|train)\s+(it|my|the|this|a|on)\b(?!.*\?\s*$)",
+        r"^\s*(aloita|käynnistä)\b.*\b(hienosää\w*|koulutu\w*)(?!.*\?\s*$)",
+        r"^\s*(hienosäädä|kouluta)\s+(se|malli|aineisto)\w*\b",
     ), _train),
 ]
 

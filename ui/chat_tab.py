@@ -42,7 +42,7 @@ def build(agent: Agent, learner: gr.BrowserState) -> None:
     """Lay out the chat inside the current Blocks."""
     settings = agent.settings
     with gr.Accordion(T("guide"), open=False, elem_id="guide-panel"):
-        progress = gr.Markdown(elem_id="guide-progress")
+        progress = gr.Markdown(elem_id="guide-progress", line_breaks=True)
         with gr.Row():
             start = gr.Button(T("start_guide"), variant="primary", elem_id="guide-start")
             step = gr.Button(T("next_step"), elem_id="guide-next")
@@ -50,7 +50,7 @@ def build(agent: Agent, learner: gr.BrowserState) -> None:
     with gr.Row():
         textbox = gr.Textbox(placeholder=T("placeholder"), show_label=False, scale=8, autofocus=True,
                              submit_btn=True, elem_id="chat-input")
-    gr.Examples(EXAMPLES, inputs=[textbox])
+    gr.Examples(EXAMPLES, inputs=[textbox], label=T("examples_label"))
 
     def respond(message: str, history: list[dict[str, Any]], learner_id: str | None) -> Iterator[tuple[str, list]]:
         who = learner_of(learner_id)
