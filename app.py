@@ -68,7 +68,7 @@ def main() -> None:
     from trainer.launch import open_store, recover_jobs
 
     report = ensure_index(settings)
-    print(f"Lesson index ready: {report.total_chunks} sections ({report.added} files added, {report.updated} updated, {report.skipped} unchanged)")
+    print(f"Lesson index ready: {report.total_sections} sections ({report.added} files added, {report.updated} updated, {report.skipped} unchanged)")
     # Jobs whose worker died while the app was down are marked interrupted (and can be resumed).
     for job in recover_jobs(open_store(settings)):
         print(f"Job {job.id} was interrupted: {job.error}")

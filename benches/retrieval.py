@@ -1,0 +1,216 @@
+"""Retrieval bench: hybrid (MiniLM + BM25, rank-fused) against a dense-only baseline, same run.
+
+    .venv/bin/python benches/retrieval.py [--docs knowledge/docs] [--questions benches/data/retrieval_questions.jsonl]
+                                          [--threads 2] [--json benches/out/retrieval.json]
+
+Indexes the docs into a fresh temporary Chroma index, then for every labelled question
+(lines {"question", "lang", "anchor" | null, "split": "tune" | "eval"}) records where the
+expected section ranks and the `covered` signals. Prints recall@1/@3 per language, the
+covered/not-covered decision with the shipped thresholds and with thresholds re-tuned on the
+`tune` split (reported on `eval` and on all), query latency p50/p95 (warm) and ingest time.
+Targets: recall@3 >= 0.95 per language; p50 <= 30 ms on 2 cores; >= 90 % of off-topic
+questions refused with <= 5 % of in-scope ones refused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from assistant.settings import apply_offline_environment  # noqa: E402
+
+apply_offline_environment()
+
+from knowledge.index import DEFAULT_DOCS_DIR  # noqa: E402
+from knowledge.ingest import ingest  # noqa: E402
+from knowledge.search import DEFAULT_TUNING, Retriever, Tuning, get_retriever  # noqa: E402
+
+LANGS = ("en", "fi")
+MAX_IN_SCOPE_REFUSED = 0.05
+
+
+@dataclass
+class Record:
+    question: str
+    lang: str
+    anchor: str | None
+    split: str
+    rank: int | None  # 1-based rank of the expected section among the hits; None when missing
+    covered: bool
+    dense: float
+    coverage: float
+    seconds: float
+
+
+def load_questions(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def run_questions(retriever: Retriever, questions: list[dict], tuning: Tuning, dense_only: bool, k: int = 5) -> list[Record]:
+    records = []
+    for item in questions:
+        started = time.perf_counter()
+        result = retriever.search(item["question"], item["lang"], k, tuning, dense_only=dense_only)
+        seconds = time.perf_counter() - started
+        rank = next(
+            (n for n, hit in enumerate(result.hits, start=1) if hit.anchor == item["anchor"] and hit.lang == item["lang"]), None
+        )
+        records.append(
+            Record(item["question"], item["lang"], item["anchor"], item["split"], rank, result.covered,
+                   result.signals["dense"], result.signals["coverage"], seconds)
+        )
+    return records
+
+
+def recall(records: list[Record], at: int) -> float:
+    scoped = [r for r in records if r.anchor]
+    return sum(1 for r in scoped if r.rank is not None and r.rank <= at) / max(1, len(scoped))
+
+
+def decision_rates(records: list[Record], decide) -> tuple[float, float, float]:
+    """(off-topic refused, in-scope refused, accuracy) for a decide(record) -> covered rule."""
+    off = [r for r in records if not r.anchor]
+    on = [r for r in records if r.anchor]
+    off_refused = sum(1 for r in off if not decide(r)) / max(1, len(off))
+    on_refused = sum(1 for r in on if not decide(r)) / max(1, len(on))
+    accuracy = (sum(1 for r in off if not decide(r)) + sum(1 for r in on if decide(r))) / max(1, len(records))
+    return off_refused, on_refused, accuracy
+
+
+def confidence(record: Record, share: float) -> float:
+    return share * record.dense + (1 - share) * record.coverage
+
+
+def tune_covered(records: list[Record], shares: list[float]) -> tuple[float, float]:
+    """(dense share, threshold) refusing the most off-topic questions with <= 5 % in-scope refused.
+
+    Ties go to the widest gap (relative to the spread of the scores) between the refused
+    off-topic questions and the in-scope ones, and the threshold sits in the middle of it.
+    """
+    best: tuple[tuple[float, float], float, float] | None = None
+    for share in shares:
+        on = sorted(confidence(r, share) for r in records if r.anchor)
+        off = sorted(confidence(r, share) for r in records if not r.anchor)
+        if not on or not off:
+            continue
+        allowed = int(MAX_IN_SCOPE_REFUSED * len(on))
+        floor = on[allowed]  # refusing below this refuses at most `allowed` in-scope questions
+        refused = sum(1 for value in off if value < floor)
+        below = [value for value in off if value < floor]
+        # Midway between the highest refused off-topic score and the floor leaves room on both sides.
+        threshold = (max(below) + floor) / 2 if below else floor
+        spread = max(on[-1], off[-1]) - min(on[0], off[0]) or 1.0
+        key = (refused / len(off), (floor - (max(below) if below else floor)) / spread)
+        if best is None or key > best[0]:
+            best = (key, share, threshold)
+    assert best is not None
+    return best[1], round(best[2], 4)
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def report_config(name: str, records: list[Record], shipped_rule, dense_only: bool) -> dict:
+    out: dict = {"config": name}
+    print(f"\n== {name}")
+    print(f"{'split':6} {'lang':4} {'n':>3}  {'R@1':>5} {'R@3':>5}")
+    for split in ("tune", "eval", "all"):
+        for lang in LANGS:
+            subset = [r for r in records if r.lang == lang and (split == "all" or r.split == split)]
+            n = sum(1 for r in subset if r.anchor)
+            r1, r3 = recall(subset, 1), recall(subset, 3)
+            out[f"recall@1_{split}_{lang}"], out[f"recall@3_{split}_{lang}"] = r1, r3
+            print(f"{split:6} {lang:4} {n:3d}  {r1:5.3f} {r3:5.3f}")
+    misses = [r for r in records if r.anchor and (r.rank is None or r.rank > 3)]
+    for r in misses:
+        print(f"   miss@3 [{r.lang}/{r.split}] rank={r.rank} want={r.anchor}: {r.question}")
+    print("covered decision (off-topic refused / in-scope refused / accuracy):")
+    rules = {}
+    if shipped_rule is not None:
+        rules["shipped"] = {lang: shipped_rule for lang in LANGS}
+    shares = [0.0] if dense_only else [i / 10 for i in range(11)]
+    for lang in LANGS:
+        tune_records = [r for r in records if r.lang == lang and r.split == "tune"]
+        if dense_only:
+            share, threshold = tune_covered([replace(r, coverage=0.0) for r in tune_records], [1.0])
+        else:
+            share, threshold = tune_covered(tune_records, shares)
+        rules.setdefault("tuned on tune split", {})[lang] = (lambda r, s=share, t=threshold: confidence(r, s) >= t)
+        print(f"   tuned [{lang}]: dense_share={share} threshold={threshold}")
+        out[f"tuned_{lang}"] = {"dense_share": share, "threshold": threshold}
+    for rule_name, per_lang in rules.items():
+        for split in ("eval", "all"):
+            for lang in LANGS:
+                subset = [r for r in records if r.lang == lang and (split == "all" or r.split == split)]
+                off_refused, on_refused, accuracy = decision_rates(subset, per_lang[lang])
+                out[f"covered_{rule_name}_{split}_{lang}"] = {"off_refused": off_refused, "in_refused": on_refused, "accuracy": accuracy}
+                print(f"   {rule_name:20} {split:4} {lang}: {off_refused:6.1%} / {on_refused:6.1%} / {accuracy:6.1%}")
+    return out
+
+
+def report_latency(retriever: Retriever, questions: list[dict], dense_only: bool, repeats: int = 3) -> dict:
+    """Warm query latency: one pass, and the best of `repeats` per question (less noise on a shared machine)."""
+    passes = [[r.seconds * 1000 for r in run_questions(retriever, questions, DEFAULT_TUNING, dense_only)] for _ in range(repeats)]
+    best = [min(times) for times in zip(*passes)]
+    out = {
+        "p50_ms": statistics.median(passes[0]), "p95_ms": percentile(passes[0], 0.95),
+        "best_of_3_p50_ms": statistics.median(best), "best_of_3_p95_ms": percentile(best, 0.95),
+    }
+    print(f"query latency (warm, search() incl. embedding): p50 {out['p50_ms']:.1f} ms, p95 {out['p95_ms']:.1f} ms; "
+          f"best of {repeats} per query: p50 {out['best_of_3_p50_ms']:.1f} ms, p95 {out['best_of_3_p95_ms']:.1f} ms "
+          f"({len(questions)} queries)")
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--docs", type=Path, default=DEFAULT_DOCS_DIR)
+    parser.add_argument("--questions", type=Path, default=ROOT / "benches" / "data" / "retrieval_questions.jsonl")
+    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (the target machine has 2 cores)")
+    parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
+    args = parser.parse_args()
+
+    import torch
+
+    torch.set_num_threads(args.threads)
+    questions = load_questions(args.questions)
+    with tempfile.TemporaryDirectory() as folder:
+        index = Path(folder) / "index"
+        started = time.perf_counter()
+        report = ingest(args.docs, index)
+        cold = time.perf_counter() - started
+        started = time.perf_counter()
+        ingest(args.docs, index)
+        noop = time.perf_counter() - started
+        print(f"ingest: {report.added} files, {report.total_chunks} chunks in {cold:.1f} s (first, incl. model load); "
+              f"re-ingest unchanged {noop * 1000:.0f} ms")
+        retriever = get_retriever(index)
+        print(f"sections: {len(retriever.sections)}; questions: {len(questions)}; torch threads {torch.get_num_threads()}")
+        # Warm up: model weights, lingua models, BM25 caches.
+        run_questions(retriever, questions[:5], DEFAULT_TUNING, dense_only=False)
+        shipped = lambda r: r.covered  # noqa: E731  what the product decides
+        results = []
+        for name, dense_only, rule in [("hybrid (dense + BM25, RRF) — shipped", False, shipped), ("baseline: dense only (MiniLM)", True, None)]:
+            out = report_config(name, run_questions(retriever, questions, DEFAULT_TUNING, dense_only), rule, dense_only)
+            out.update(report_latency(retriever, questions, dense_only))
+            results.append(out)
+    results[0]["ingest_seconds"], results[0]["reingest_ms"] = cold, noop * 1000
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(results, indent=2), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,163 @@
+"""Answers to lesson questions, grounded only in retrieved sections and citing them.
+
+Offline the answer is extractive: the sentences of the best sections (in the learner's
+language) that are closest to the question, quoted as written, with a Sources list. The small
+local model writes nothing here: its Finnish is nonsense and its English invents facts, while
+quoted sentences are right by construction. When the assistant passes a `writer` (an
+OpenAI-compatible model), the model writes the answer from the same sections, told to use
+only them, to answer in the learner's language and to cite them; the Sources list is ours.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from knowledge.chunks import Unit, plain_text, split_units
+from knowledge.embeddings import embed_texts
+from knowledge.lang import SUPPORTED_LANGUAGES, detect_language, language_name
+from knowledge.lexical import coverage_keys
+from knowledge.messages import text_for
+from knowledge.search import Hit, get_retriever, search
+from knowledge.store import IndexLike
+
+Writer = Callable[[str, str], str]
+log = logging.getLogger(__name__)
+_CONTEXT_SECTIONS = 4
+_EXTRACT_SECTIONS = 2
+_MAX_UNITS = 4
+
+
+@dataclass
+class Answer:
+    text: str  # markdown, ending with a Sources list when anything was cited
+    lang: str
+    covered: bool
+    citations: list[Hit] = field(default_factory=list)
+    mode: str = "extractive"  # "extractive", "model", "out_of_scope" or "help"
+    question: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "lang": self.lang,
+            "covered": self.covered,
+            "answer": self.text,
+            "mode": self.mode,
+            "citations": [{**hit.to_json(), "anchor": hit.anchor} for hit in self.citations],
+        }
+
+
+def answer(question: str, *, lang: str | None = None, writer: Writer | None = None, index: IndexLike) -> Answer:
+    """Answer a lesson question in the learner's language, citing the sections used."""
+    result = _answer(question.strip() if question else "", lang, writer, index)
+    result.question = question or ""
+    return result
+
+
+def _answer(question: str, lang: str | None, writer: Writer | None, index: IndexLike) -> Answer:
+    lang = (lang or "").strip().lower() or detect_language(question, SUPPORTED_LANGUAGES)
+    if not question:
+        return Answer(text=text_for("help", lang), lang=lang, covered=False, mode="help")
+    result = search(question, lang=lang, k=_CONTEXT_SECTIONS, index=index)
+    if not result.covered or not result.hits:
+        titles = get_retriever(index).titles(lang)
+        listing = "\n".join(f"- {title}" for title in titles) or "-"
+        return Answer(text=text_for("out_of_scope", lang, topics=listing), lang=lang, covered=False, mode="out_of_scope")
+    hits = [hit for hit in result.hits if hit.lang == lang] or result.hits
+    if writer is not None:
+        try:
+            return _written_answer(question, lang, hits, writer)
+        except Exception as error:  # a model outage must not cost the learner the answer
+            log.warning("answer writer failed (%s); falling back to the extractive answer", type(error).__name__)
+    # Quotes stay in the docs' language; say so when that is not the learner's.
+    note = "" if hits[0].lang == lang else text_for("other_language", lang, language=language_name(hits[0].lang, lang)) + "\n\n"
+    return _extractive_answer(question, lang, hits, note)
+
+
+def _extractive_answer(question: str, lang: str, hits: list[Hit], note: str) -> Answer:
+    used = hits[:_EXTRACT_SECTIONS]
+    # Prose quotes well; code and table rows out of context do not.
+    units = [(n, unit) for n, hit in enumerate(used) for unit in split_units(hit.text) if unit.kind in ("sentence", "item")]
+    if not units:
+        units = [(0, Unit(text=used[0].text, block=0, kind="sentence"))]
+    scores = _score_units(question, lang, [unit for _, unit in units])
+    chosen: list[int] = []
+    for position in np.argsort(-scores, kind="stable"):
+        number = units[position][0]
+        # The second section gets in only with a sentence about as good as the first section's best.
+        if number > 0 and (not chosen or scores[position] < 0.9 * scores[chosen[0]]):
+            continue
+        chosen.append(int(position))
+        if len(chosen) == _MAX_UNITS:
+            break
+    cited = sorted({units[position][0] for position in chosen})
+    parts = []
+    for label, number in enumerate(cited, start=1):
+        picked = [units[p][1] for p in sorted(chosen) if units[p][0] == number]
+        parts.append(f"{render_units(picked)} [{label}]")
+    citations = [used[number] for number in cited]
+    body = note + "\n\n".join(parts)
+    return Answer(text=body + "\n\n" + sources_block(citations, lang), lang=lang, covered=True, citations=citations)
+
+
+def _written_answer(question: str, lang: str, hits: list[Hit], writer: Writer) -> Answer:
+    system, user = build_prompts(question, lang, hits)
+    text = (writer(system, user) or "").strip()
+    if not text:
+        raise ValueError("empty answer from the model")
+    return Answer(text=text + "\n\n" + sources_block(hits, lang), lang=lang, covered=True, citations=hits, mode="model")
+
+
+def build_prompts(question: str, lang: str, hits: list[Hit]) -> tuple[str, str]:
+    """System and user prompts for a model that writes the answer from the retrieved sections."""
+    language = language_name(lang, "en")
+    system = (
+        "You are a tutor for a course on fine-tuning large language models. Answer the learner's question "
+        "using ONLY the numbered lesson sections in the user message; do not add facts from elsewhere. "
+        f"Write the answer in {language}, the learner's language, even if the sections are in another language. "
+        "Cite the sections you use with their numbers in square brackets, like [1] or [2]. "
+        "If the sections do not answer the question, say so plainly instead of guessing. Keep it short: a few sentences or a short list."
+    )
+    context = "\n\n".join(
+        f"[{number}] {hit.heading} ({hit.link})\n{plain_text(hit.text).strip()}" for number, hit in enumerate(hits, start=1)
+    )
+    user = f"Lesson sections:\n\n{context}\n\nQuestion: {question}"
+    return system, user
+
+
+def sources_block(hits: list[Hit], lang: str) -> str:
+    lines = [f"**{text_for('sources', lang)}**", ""]
+    lines += [f"{number}. {hit.heading} — `{hit.link}`" for number, hit in enumerate(hits, start=1)]
+    return "\n".join(lines)
+
+
+def render_units(units: list[Unit]) -> str:
+    """Chosen units in doc order: sentences of one paragraph on one line, list items as a list."""
+    blocks: list[list[Unit]] = []
+    for unit in units:
+        if blocks and blocks[-1][0].block == unit.block:
+            blocks[-1].append(unit)
+        else:
+            blocks.append([unit])
+    rendered = []
+    for group in blocks:
+        if group[0].kind == "item":
+            rendered.append("\n".join(f"- {unit.text}" for unit in group))
+        else:
+            rendered.append(" ".join(unit.text for unit in group))
+    return "\n\n".join(rendered)
+
+
+def _score_units(question: str, lang: str, units: list[Unit]) -> np.ndarray:
+    """Closeness of each unit to the question: MiniLM cosine plus the share of question words it holds."""
+    vectors = embed_texts([question] + [plain_text(unit.text) for unit in units])
+    dense = vectors[1:] @ vectors[0]
+    query = set(coverage_keys(question, lang))
+    overlap = np.array([len(query & set(coverage_keys(unit.text, lang))) / len(query) if query else 0.0 for unit in units])
+    # MiniLM reads Finnish poorly, so word overlap decides more there.
+    weight = 0.6 if lang == "en" else 0.3
+    return weight * dense + (1 - weight) * overlap

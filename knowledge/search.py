@@ -1,0 +1,225 @@
+"""Hybrid retrieval over the lesson sections: dense (MiniLM in Chroma) plus BM25, fused by rank.
+
+Both rankers score whole sections: dense by the section's closest unit (sentence, list item...),
+lexical by BM25 over the section's words. Ranks are fused with weighted reciprocal rank fusion
+within each language, and sections in the learner's language come first. `covered` says whether
+the docs answer the question at all, from the closest section's similarity and the largest share
+of the question's words one section holds, against a threshold per language set on the bench.
+A loaded retriever is cached per index and reloaded when the index changes.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from knowledge.embeddings import embed_texts
+from knowledge.lang import SUPPORTED_LANGUAGES, detect_language
+from knowledge.lexical import LexicalIndex, coverage_keys
+from knowledge.store import UNIT_MARK, IndexLike, Store, open_store
+
+# Units the dense side scores per language and query; beyond this, sections not reached rank last.
+_DENSE_CANDIDATES = 2000
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """Fusion and `covered` constants; set on the bench's tune split (benches/retrieval.py)."""
+
+    rrf_k: float = 5.0
+    dense_weight: dict[str, float] = field(default_factory=lambda: {"en": 1.0, "fi": 1.0})
+    lexical_weight: dict[str, float] = field(default_factory=lambda: {"en": 2.0, "fi": 2.0})
+    # covered when dense_similarity * dense_share + coverage * (1 - dense_share) >= threshold;
+    # values from `benches/retrieval.py` ("tuned on tune split"). MiniLM reads Finnish poorly, yet
+    # its similarity still separates Finnish off-topic questions better than word overlap does.
+    dense_share: dict[str, float] = field(default_factory=lambda: {"en": 0.2, "fi": 0.6})
+    threshold: dict[str, float] = field(default_factory=lambda: {"en": 0.3833, "fi": 0.504})
+
+    def get(self, table: dict[str, float], lang: str) -> float:
+        return table.get(lang, table["en"])
+
+
+DEFAULT_TUNING = Tuning()
+
+
+@dataclass
+class Hit:
+    """One retrieved section."""
+
+    text: str
+    heading: str
+    source: str
+    lang: str
+    score: float
+    anchor: str
+    title: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"text": self.text, "heading": self.heading, "source": self.source, "lang": self.lang, "score": self.score}
+
+    @property
+    def link(self) -> str:
+        """`source#anchor`, what a learner opens."""
+        return f"{self.source}#{self.anchor}" if self.anchor else self.source
+
+
+@dataclass
+class SearchResult:
+    question: str
+    lang: str
+    covered: bool
+    hits: list[Hit]
+    signals: dict[str, float] = field(default_factory=dict)  # what `covered` was decided from
+
+    def to_json(self) -> dict[str, Any]:
+        return {"question": self.question, "lang": self.lang, "covered": self.covered, "hits": [hit.to_json() for hit in self.hits]}
+
+
+@dataclass
+class _Section:
+    text: str
+    heading: str
+    source: str
+    lang: str
+    anchor: str
+    title: str
+
+
+class Retriever:
+    """Everything a query needs, loaded once from the collection."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.revision = store.revision()
+        data = store.collection.get(where={"kind": "section"}, include=["documents", "metadatas"])
+        order = sorted(
+            range(len(data["ids"])),
+            key=lambda i: (data["metadatas"][i]["root"], data["metadatas"][i]["source"], data["metadatas"][i]["order"]),
+        )
+        self.sections: list[_Section] = []
+        self.position_of: dict[str, int] = {}
+        for i in order:
+            meta = data["metadatas"][i]
+            self.position_of[data["ids"][i]] = len(self.sections)
+            self.sections.append(
+                _Section(data["documents"][i].strip(), meta["heading"], meta["source"], meta["lang"], meta["anchor"], meta["title"])
+            )
+        self.langs = np.array([section.lang for section in self.sections])
+        self.lexical: dict[str, LexicalIndex] = {}
+        for lang in sorted(set(self.langs.tolist())):
+            positions = [i for i, section in enumerate(self.sections) if section.lang == lang]
+            texts = [f"{self.sections[i].heading}\n{self.sections[i].text}" for i in positions]
+            self.lexical[lang] = LexicalIndex.build(texts, positions, lang)
+        self.unit_count = store.count() - len(self.sections)
+        self.writes = store.writes
+        self.checked_at = time.monotonic()
+
+    def titles(self, lang: str) -> list[str]:
+        """Doc titles in `lang` (or all docs' titles when none are in it), in index order."""
+        chosen = [s for s in self.sections if s.lang == lang] or self.sections
+        return list(dict.fromkeys(section.title for section in chosen if section.title))
+
+    def search(self, question: str, lang: str, k: int, tuning: Tuning = DEFAULT_TUNING, dense_only: bool = False) -> SearchResult:
+        count = len(self.sections)
+        if not count:
+            return SearchResult(question, lang, False, [])
+        dense = self._dense_scores(question)
+        fused = np.zeros(count)
+        coverage = np.zeros(count)
+        for doc_lang, lexical in self.lexical.items():
+            rows = lexical.positions
+            keys = coverage_keys(question, doc_lang)
+            dense_rank = _ranks(dense[rows])
+            fused[rows] = tuning.get(tuning.dense_weight, lang) / (tuning.rrf_k + dense_rank)
+            if dense_only:
+                continue
+            lexical_scores = lexical.scores(question)
+            lexical_rank = _ranks(lexical_scores)
+            has_match = lexical_scores > 0
+            fused[rows] += np.where(has_match, tuning.get(tuning.lexical_weight, lang) / (tuning.rrf_k + lexical_rank), 0.0)
+            coverage[rows] = [lexical.coverage(keys, row) for row in range(len(rows))]
+        best_possible = (tuning.get(tuning.dense_weight, lang) + tuning.get(tuning.lexical_weight, lang) * (not dense_only)) / (tuning.rrf_k + 1)
+        preferred = self.langs == lang
+        order = sorted(range(count), key=lambda i: (not preferred[i], -fused[i]))
+        hits = [self._hit(i, float(fused[i] / best_possible)) for i in order[:k]]
+        # Judge coverage on the learner's language (on all sections if the docs lack it):
+        # the closest section by meaning and the section holding most of the question's words.
+        judged = preferred if preferred.any() else np.ones(count, dtype=bool)
+        signals = {"dense": float(dense[judged].max()), "coverage": float(coverage[judged].max())}
+        share = tuning.get(tuning.dense_share, lang)
+        signals["confidence"] = share * signals["dense"] + (1 - share) * signals["coverage"]
+        covered = signals["confidence"] >= tuning.get(tuning.threshold, lang)
+        return SearchResult(question, lang, covered, hits, signals)
+
+    def _dense_scores(self, question: str) -> np.ndarray:
+        """Cosine similarity between the question and each section's closest unit (sentence, item, row, code).
+
+        It asks for all units (up to a cap): exact for a lesson-sized corpus, and no section
+        is left without a score.
+        """
+        scores = np.full(len(self.sections), -1.0)
+        if not self.unit_count:
+            return scores
+        result = self.store.collection.query(
+            query_embeddings=embed_texts([question]),
+            n_results=min(self.unit_count, _DENSE_CANDIDATES),
+            where={"kind": "unit"},
+            include=["distances"],
+        )
+        for unit_id, distance in zip(result["ids"][0], result["distances"][0]):
+            position = self.position_of.get(unit_id.rsplit(UNIT_MARK, 1)[0])
+            if position is not None:
+                scores[position] = max(scores[position], 1.0 - distance)
+        return scores
+
+    def _hit(self, position: int, score: float) -> Hit:
+        s = self.sections[position]
+        return Hit(text=s.text, heading=s.heading, source=s.source, lang=s.lang, score=round(score, 4), anchor=s.anchor, title=s.title)
+
+
+_RECHECK_SECONDS = 2.0
+_retrievers: dict[str, Retriever] = {}
+_lock = threading.Lock()
+
+
+def get_retriever(index: IndexLike) -> Retriever:
+    """The cached retriever for an index, rebuilt when the index changed since it was loaded.
+
+    Writes from this process show at once; another process's ingest shows within
+    _RECHECK_SECONDS (checking the revision on every query would cost a few ms each).
+    """
+    store = open_store(index)
+    with _lock:
+        retriever = _retrievers.get(store.location)
+        now = time.monotonic()
+        if retriever is not None and retriever.writes == store.writes and now - retriever.checked_at < _RECHECK_SECONDS:
+            return retriever
+        if retriever is None or retriever.writes != store.writes or retriever.revision != store.revision():
+            retriever = _retrievers[store.location] = Retriever(store)
+        retriever.checked_at = now
+        return retriever
+
+
+def search(question: str, *, lang: str | None = None, k: int = 5, index: IndexLike, tuning: Tuning = DEFAULT_TUNING) -> SearchResult:
+    """Sections that answer `question`, best first, in the learner's language first.
+
+    `lang` is the learner's language; detected from the question when None. An empty question
+    gives an empty, not-covered result.
+    """
+    question = (question or "").strip()
+    lang = (lang or "").strip().lower() or detect_language(question, SUPPORTED_LANGUAGES)
+    if not question:
+        return SearchResult(question, lang, False, [])
+    return get_retriever(index).search(question, lang, max(1, k), tuning)
+
+
+def _ranks(scores: np.ndarray) -> np.ndarray:
+    """1 for the highest score, 2 for the next; ties share no rank (stable order)."""
+    order = np.argsort(-scores, kind="stable")
+    ranks = np.empty(len(scores))
+    ranks[order] = np.arange(1, len(scores) + 1)
+    return ranks

@@ -1,0 +1,92 @@
+"""Answers from the lesson docs: extractive offline, model-written through a real OpenAI client on loopback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from assistant.llm import OpenAIBackend
+from assistant.settings import Settings
+from knowledge.answer import answer, build_prompts
+from knowledge.search import get_retriever
+from knowledge.writer import writer_for_backend, writer_from_settings
+
+
+@pytest.fixture(scope="module")
+def lessons(_built_lesson_index: Path) -> Path:
+    return _built_lesson_index
+
+
+def test_english_extractive_answer_quotes_and_cites(lessons: Path) -> None:
+    result = answer("How many training examples should I start with?", index=lessons)
+    assert result.covered and result.lang == "en" and result.mode == "extractive"
+    assert result.citations[0].anchor == "example-counts"
+    body, sources = result.text.split("**Sources**")
+    assert "[1]" in body
+    assert "example-counts" in sources and "en/06-practical-notes.md#example-counts" in sources
+    # Every quoted sentence comes from the cited sections, word for word.
+    cited = " ".join(hit.text for hit in result.citations)
+    for line in body.replace("[1]", "").replace("[2]", "").splitlines():
+        line = line.strip().removeprefix("- ")
+        if line:
+            for sentence in line.split(". "):
+                assert sentence.strip(" .") in cited
+
+
+def test_finnish_question_gets_a_finnish_answer(lessons: Path) -> None:
+    result = answer("Mitä epookki tarkoittaa?", index=lessons)
+    assert result.covered and result.lang == "fi"
+    assert "**Lähteet**" in result.text and "fi/06-practical-notes.md#epochs" in result.text
+    assert all(hit.lang == "fi" for hit in result.citations)
+    body = result.text.split("**Lähteet**")[0]
+    assert "epookki" in body.lower() and "[1]" in body
+
+
+def test_out_of_scope_says_so_and_lists_the_topics(lessons: Path) -> None:
+    english = answer("What is the capital of France?", index=lessons)
+    assert not english.covered and english.mode == "out_of_scope" and english.citations == []
+    assert "don't cover" in english.text and "- Limits and risks of fine-tuning" in english.text
+    finnish = answer("Miten vaihdan auton renkaat?", index=lessons)
+    assert not finnish.covered and "Oppimateriaali ei käsittele" in finnish.text
+    assert "- Hienosäädön rajoitukset ja riskit" in finnish.text
+
+
+@pytest.mark.parametrize(("lang", "phrase"), [(None, "For example"), ("fi", "Esimerkiksi")])
+def test_empty_question_gets_help(lessons: Path, lang: str | None, phrase: str) -> None:
+    result = answer("  ", lang=lang, index=lessons)
+    assert result.mode == "help" and not result.covered and phrase in result.text
+
+
+def test_model_writes_from_the_retrieved_sections(lessons: Path, fake_openai) -> None:
+    fake_openai.queue_replies("Aloita noin 50 hyvällä esimerkillä ja arvioi tulos [1].")
+    backend = OpenAIBackend(fake_openai.api_key, "gpt-4o-mini", fake_openai.base_url)
+    result = answer("Kuinka monta esimerkkiä tarvitsen?", writer=writer_for_backend(backend), index=lessons)
+    assert result.mode == "model" and result.lang == "fi"
+    assert result.text.startswith("Aloita noin 50 hyvällä esimerkillä")
+    assert "**Lähteet**" in result.text and "#example-counts" in result.text
+    request = [r for r in fake_openai.requests if r["path"].endswith("/chat/completions")][-1]["body"]
+    system, user = request["messages"][0]["content"], request["messages"][1]["content"]
+    assert "ONLY" in system and "Finnish" in system and "[1]" in system
+    assert "Kuinka monta esimerkkiä tarvitsen?" in user and "fi/06-practical-notes.md#example-counts" in user
+
+
+def test_model_failure_falls_back_to_the_extractive_answer(lessons: Path, fake_openai) -> None:
+    fake_openai.fail_next(500, "server exploded", times=5)
+    backend = OpenAIBackend(fake_openai.api_key, "gpt-4o-mini", fake_openai.base_url)
+    result = answer("How do I read a loss curve?", writer=writer_for_backend(backend), index=lessons)
+    assert result.mode == "extractive" and result.covered and "#loss-curves" in result.text
+
+
+def test_writer_from_settings(tmp_path: Path, fake_openai) -> None:
+    assert writer_from_settings(Settings(data_dir=tmp_path)) is None
+    configured = Settings(data_dir=tmp_path, openai_api_key=fake_openai.api_key, openai_base_url=fake_openai.base_url)
+    fake_openai.queue_replies("ok")
+    assert writer_from_settings(configured)("system", "user") == "ok"
+
+
+def test_prompt_numbers_sections_with_their_sources(lessons: Path) -> None:
+    hits = get_retriever(lessons).search("What is LoRA?", "en", 2).hits
+    system, user = build_prompts("What is LoRA?", "en", hits)
+    assert "English" in system
+    assert user.startswith("Lesson sections:") and f"[1] {hits[0].heading} ({hits[0].link})" in user and "[2]" in user

@@ -1,0 +1,101 @@
+"""Search over the project's own lesson docs (indexed once per session), with the real model and chromadb."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from knowledge.ingest import ingest
+from knowledge.search import get_retriever, search
+
+
+@pytest.fixture(scope="module")
+def lessons(_built_lesson_index: Path) -> Path:
+    return _built_lesson_index
+
+
+@pytest.mark.parametrize(
+    ("question", "anchor"),
+    [
+        ("How many training examples should I start with?", "example-counts"),
+        ("How do I read a loss curve?", "loss-curves"),
+        ("What is catastrophic forgetting?", "catastrophic-forgetting"),
+        ("How do I estimate what a fine-tuning job costs?", "cost-estimate"),
+        ("What is LoRA and why is it cheap?", "lora"),
+    ],
+)
+def test_english_questions_find_their_section(lessons: Path, question: str, anchor: str) -> None:
+    result = search(question, index=lessons, k=3)
+    assert result.lang == "en" and result.covered
+    assert anchor in [hit.anchor for hit in result.hits]
+    assert all(hit.lang == "en" and hit.source.startswith("en/") for hit in result.hits)
+
+
+@pytest.mark.parametrize(
+    ("question", "anchor"),
+    [
+        ("Kuinka monta esimerkkiä tarvitsen?", "example-counts"),
+        ("Mikä on katastrofaalinen unohtaminen?", "catastrophic-forgetting"),
+        ("Miten arvioin hienosäätötyön kustannukset?", "cost-estimate"),
+        ("Mitä epookki tarkoittaa?", "epochs"),
+    ],
+)
+def test_finnish_questions_find_their_section(lessons: Path, question: str, anchor: str) -> None:
+    result = search(question, index=lessons, k=3)
+    assert result.lang == "fi" and result.covered
+    assert anchor in [hit.anchor for hit in result.hits]
+    assert all(hit.lang == "fi" and hit.source.startswith("fi/") for hit in result.hits)
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["What is the capital of France?", "How do I bake sourdough bread?", "Miten vaihdan auton renkaat?", "Kuka kirjoitti Seitsemän veljestä?"],
+)
+def test_off_topic_questions_are_not_covered(lessons: Path, question: str) -> None:
+    assert search(question, index=lessons).covered is False
+
+
+def test_learner_language_comes_first_and_can_be_given(lessons: Path) -> None:
+    result = search("What is an epoch?", lang="fi", index=lessons, k=60)
+    languages = [hit.lang for hit in result.hits]
+    assert result.lang == "fi" and languages[0] == "fi"
+    assert "en" in languages and languages == sorted(languages, key=lambda lang: lang != "fi")
+
+
+def test_json_contract(lessons: Path) -> None:
+    payload = search("Mikä on oppimisnopeus?", index=lessons, k=2).to_json()
+    assert set(payload) == {"question", "lang", "covered", "hits"}
+    assert payload["lang"] == "fi" and payload["covered"] is True and len(payload["hits"]) == 2
+    hit = payload["hits"][0]
+    assert set(hit) == {"text", "heading", "source", "lang", "score"}
+    assert "{#" not in hit["heading"] and " > " in hit["heading"]
+    assert hit["heading"].startswith("Käytännön muistiinpanoja")
+    assert 0 < hit["score"] <= 1
+
+
+def test_empty_question_gives_an_empty_result(lessons: Path) -> None:
+    result = search("   ", index=lessons)
+    assert result.hits == [] and result.covered is False
+
+
+def test_cached_retriever_sees_a_new_ingest(tmp_path: Path) -> None:
+    docs, index = tmp_path / "docs", tmp_path / "index"
+    (docs / "en").mkdir(parents=True)
+    (docs / "en" / "a.md").write_text("# Notes {#notes}\n\n## Epochs {#epochs}\n\nAn epoch is one pass over the data.\n", encoding="utf-8")
+    ingest(docs, index)
+    first = get_retriever(index)
+    assert [s.anchor for s in first.sections] == ["epochs"]
+    (docs / "en" / "b.md").write_text("# More {#more}\n\n## Batch size {#batch-size}\n\nThe batch size is how many examples each step sees.\n", encoding="utf-8")
+    ingest(docs, index)
+    assert search("What is the batch size?", index=index, k=1).hits[0].anchor == "batch-size"
+    assert get_retriever(index) is not first
+
+
+def test_ensure_index_is_a_no_op_when_the_docs_are_indexed(lesson_settings) -> None:
+    from knowledge.index import DEFAULT_DOCS_DIR, ensure_index
+
+    files = len(list(DEFAULT_DOCS_DIR.rglob("*.md")))
+    report = ensure_index(lesson_settings)
+    assert (report.added, report.updated, report.removed, report.skipped, report.chunks) == (0, 0, 0, files, 0)
+    assert report.total_sections > 50
