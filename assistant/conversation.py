@@ -13,11 +13,12 @@ from typing import Any, Iterator
 
 from assistant import guide, prompts
 from assistant.context import ToolContext, load_state
-from assistant.llm import BackendError, ChatBackend, Completion, complete
+from assistant.llm import BackendError, ChatBackend, Completion
 from assistant.router import route
 from assistant.settings import Settings
 from assistant.tools import ToolCallRecord, Toolbox
 from knowledge.lang import detect_language
+from knowledge.writer import writer_for_backend
 
 MAX_TOOL_ROUNDS = 5
 SHORT_MESSAGE_WORDS = 2
@@ -47,13 +48,8 @@ class Agent:
         return ToolContext(self.settings, learner, state.lang, state, writer=self._writer())
 
     def _writer(self):
-        if not self.backend.supports_tools:
-            return None
-
-        def write(system: str, user: str) -> str:
-            return complete(self.backend, [{"role": "system", "content": system}, {"role": "user", "content": user}]).text
-
-        return write
+        # Only a capable (tool-calling) model writes prose; offline answers stay extractive.
+        return writer_for_backend(self.backend) if self.backend.supports_tools else None
 
     def respond(self, message: str, history: list[dict[str, Any]] | None = None, learner: str = "default") -> Iterator[list[AgentMessage]]:
         """Yield the whole reply so far after every change (for streaming UIs)."""

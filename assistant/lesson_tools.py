@@ -9,6 +9,9 @@ from pydantic import Field
 from assistant.context import ToolContext
 from assistant.tools import ToolOutput, tool
 from knowledge.answer import answer
+from knowledge.search import get_retriever, search
+
+MODEL_CONTEXT_SECTIONS = 4
 
 
 @tool
@@ -17,17 +20,20 @@ def search_lesson(
     context: ToolContext,
 ) -> ToolOutput:
     """Search the lesson "Fine-tuning LLMs" and return the sections that answer the question, with heading and source, and whether the lesson covers it at all."""
-    # Extractive here; a capable model writes its own answer from `data` instead of using `reply`.
-    result = answer(question, lang=context.lang, index=context.settings)
-    sections = [
-        {"heading": hit.heading, "source": f"{hit.source}#{hit.anchor}", "lang": hit.lang, "text": hit.text}
-        for hit in result.citations
-    ]
-    data = {"covered": result.covered, "sections": sections}
-    if not result.covered:
-        data["note"] = "The lesson does not cover this question; say so and name what it does cover."
-        data["lesson_covers"] = result.text
+    if context.writer is not None:
+        # A capable model writes the answer itself from the top sections.
+        result = search(question, lang=context.lang, k=MODEL_CONTEXT_SECTIONS, index=context.settings)
+        hits, covered, reply = result.hits, result.covered, None
+    else:
+        # Offline: the extractive answer is the reply, and its citations are what was used.
+        written = answer(question, lang=context.lang, index=context.settings)
+        hits, covered, reply = written.citations, written.covered, written.text
+    sections = [{"heading": h.heading, "source": h.link, "lang": h.lang, "text": h.text} for h in hits] if covered else []
+    data: dict = {"covered": covered, "sections": sections}
+    if not covered:
+        data["note"] = "The lesson does not cover this question: say so plainly and name what the lesson covers."
+        data["lesson_topics"] = get_retriever(context.settings).titles(context.lang)
     display = "\n".join(f"- **{s['heading']}** — `{s['source']}`" for s in sections) or (
         "Ei osumia oppitunnissa." if context.lang == "fi" else "No matching lesson section."
     )
-    return ToolOutput(data, display, reply=result.text)
+    return ToolOutput(data, display, reply=reply)
