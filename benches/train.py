@@ -1,0 +1,213 @@
+"""Training throughput bench: our local LoRA trainer against a plain transformers Trainer, same run.
+
+    .venv/bin/python benches/train.py [--max-seq-length 512] [--batch-size 4] [--repeat 2] [--threads N]
+                                      [--json benches/out/train.json]
+
+Both sides fine-tune the same LoRA adapter (the quick preset: r=8, alpha=16, all linear layers)
+on the same chat examples (the course's three fine-tuning files, repeated `--repeat` times), for
+one epoch, in fp32 on CPU (or the detected device), with loss on assistant tokens only:
+
+- ours: `trainer.local_train.build_trainer` — TRL SFTTrainer, prompt/completion rows packed
+  best-fit-decreasing into padding-free blocks of `--max-seq-length` tokens;
+- baseline: `transformers.Trainer` + `peft.get_peft_model`, every row padded to `--max-seq-length`
+  (the straightforward recipe), and, for reference, the same padded to the longest row of each batch.
+
+Each side runs in its own process (so peak RSS is its own). tokens/s counts real (non-padding)
+tokens over the time spent inside training steps (model loading, data preparation, saving
+excluded); every side sees exactly the same tokens. Target: ours >= 1.5x the padded baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from assistant.settings import apply_offline_environment, load_settings  # noqa: E402
+
+apply_offline_environment()
+
+COURSE = ROOT.parent / "shared" / "course" / "18-fine-tuning"
+DATA_FILES = [
+    COURSE / "python" / "openai" / "training-data.jsonl",
+    COURSE / "python" / "openai" / "validation-data.jsonl",
+    COURSE / "assignments" / "python" / "training_set.jsonl",
+]
+SIDES = ("ours", "padded-max", "padded-longest")
+TARGET_RATIO = 1.5
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--max-seq-length", type=int, default=512)
+    parser.add_argument("--batch-size", type=int, default=4)
+    parser.add_argument("--repeat", type=int, default=1, help="Copies of the course examples (more data, longer run).")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="Torch threads for every side (default: what the job worker uses, cores - 1).")
+    parser.add_argument("--json", type=Path, help="Also write the figures here.")
+    parser.add_argument("--side", choices=SIDES, help=argparse.SUPPRESS)  # internal: run one side
+    parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.threads is None:
+        from trainer.local_train import pick_cpu_threads
+
+        args.threads = pick_cpu_threads(1)
+    if args.side:
+        print(json.dumps(run_side(args)))
+        return 0
+
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "bench.jsonl"
+        lines = [line for path in DATA_FILES for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        data.write_text("\n".join(lines * args.repeat) + "\n", encoding="utf-8")
+        results = {}
+        for side in SIDES:
+            command = [sys.executable, __file__, "--side", side, "--data", str(data), "--max-seq-length",
+                       str(args.max_seq_length), "--batch-size", str(args.batch_size), "--threads", str(args.threads)]
+            done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+            if done.returncode != 0:
+                print(done.stderr[-3000:], file=sys.stderr)
+                return 1
+            results[side] = json.loads(done.stdout.strip().splitlines()[-1])
+            print(f"{side:<15} done: {results[side]['tokens_per_s']:.0f} tokens/s", file=sys.stderr, flush=True)
+    report(results, args)
+    return 0
+
+
+def run_side(args: argparse.Namespace) -> dict:
+    import torch
+    from transformers import TrainerCallback
+
+    from trainer.local_train import build_trainer, read_chat_examples, to_prompt_completion
+    from trainer.models import detect_device
+    from trainer.train_config import TrainConfig
+
+    torch.set_num_threads(args.threads)
+    settings = load_settings()
+    config = TrainConfig(train_file=args.data, base_model=settings.local_model, preset="quick", epochs=1,
+                         batch_size=args.batch_size, max_seq_length=args.max_seq_length, save_steps=10**6, logging_steps=10**6)
+    timer = StepTimer(TrainerCallback)
+    with tempfile.TemporaryDirectory() as out:
+        if args.side == "ours":
+            trainer = build_trainer(config, settings.models_dir, Path(out), callbacks=[timer.callback], cpu_threads=args.threads)
+        else:
+            rows = to_prompt_completion(read_chat_examples(args.data))
+            trainer = build_baseline(config, settings.models_dir, Path(out), rows, args.side, timer.callback)
+        result = trainer.train()
+    tokens = count_real_tokens(config, settings.models_dir)
+    # TRL counts what it trained on; it must be the same tokens the baseline sees.
+    seen = getattr(trainer, "_total_train_tokens", None)
+    assert seen in (None, tokens), f"ours trained on {seen} tokens, the data has {tokens}"
+    return {
+        "side": args.side,
+        "device": detect_device(),
+        "threads": torch.get_num_threads(),
+        "steps": timer.steps,
+        "real_tokens": tokens,
+        "train_seconds": round(timer.seconds, 3),
+        "tokens_per_s": tokens / timer.seconds,
+        "train_loss": result.metrics.get("train_loss"),
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+class StepTimer:
+    """Time spent inside training steps, the same way for every side."""
+
+    def __init__(self, base: type) -> None:
+        timer = self
+
+        class Callback(base):  # type: ignore[misc, valid-type]
+            def on_step_begin(self, args, state, control, **kwargs):
+                timer._started = time.perf_counter()
+
+            def on_step_end(self, args, state, control, **kwargs):
+                timer.seconds += time.perf_counter() - timer._started
+                timer.steps += 1
+
+        self.seconds, self.steps, self._started = 0.0, 0, 0.0
+        self.callback = Callback()
+
+
+def count_real_tokens(config, models_dir: Path) -> int:
+    """Tokens of all prompt+completion rows, as every side trains on them (none is truncated here)."""
+    from trainer.local_train import read_chat_examples, to_prompt_completion
+    from trainer.models import load_tokenizer
+
+    tokenizer = load_tokenizer(config.base_model, models_dir)
+    rows = to_prompt_completion(read_chat_examples(config.train_file))
+    lengths = [len(encode(tokenizer, row)[0]) for row in rows]
+    assert max(lengths) <= config.max_seq_length, "an example is longer than --max-seq-length; raise it"
+    return sum(lengths)
+
+
+def encode(tokenizer, row: dict) -> tuple[list[int], int]:
+    """Token ids of prompt+completion through the chat template, and where the completion starts."""
+    prompt = tokenizer.apply_chat_template(row["prompt"], add_generation_prompt=True, tokenize=False)
+    full = tokenizer.apply_chat_template(row["prompt"] + row["completion"], tokenize=False)
+    prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+    full_ids = tokenizer(full, add_special_tokens=False)["input_ids"]
+    return full_ids, len(prompt_ids)
+
+
+def build_baseline(config, models_dir: Path, output_dir: Path, rows: list[dict], side: str, callback):
+    """The plain recipe: transformers Trainer + peft, labels masked to the completion, padded batches."""
+    from datasets import Dataset
+    from peft import LoraConfig, get_peft_model
+    from transformers import DataCollatorForSeq2Seq, Trainer, TrainingArguments, default_data_collator
+
+    from trainer.local_train import pick_precision
+    from trainer.models import detect_device, load_causal_lm
+
+    device = detect_device()
+    precision = pick_precision(device)
+    model, tokenizer = load_causal_lm(config.base_model, models_dir, dtype=precision.pop("dtype"))
+    model = get_peft_model(model, LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
+                                             target_modules=config.target_modules, task_type="CAUSAL_LM"))
+    pad_to_max = side == "padded-max"
+    examples = []
+    for row in rows:
+        ids, start = encode(tokenizer, row)
+        labels = [-100] * start + ids[start:]
+        padding = config.max_seq_length - len(ids) if pad_to_max else 0
+        examples.append({
+            "input_ids": ids + [tokenizer.pad_token_id] * padding,
+            "attention_mask": [1] * len(ids) + [0] * padding,
+            "labels": labels + [-100] * padding,
+        })
+    collator = default_data_collator if pad_to_max else DataCollatorForSeq2Seq(tokenizer, padding="longest", label_pad_token_id=-100)
+    args = TrainingArguments(
+        output_dir=str(output_dir), num_train_epochs=config.epochs, per_device_train_batch_size=config.batch_size,
+        learning_rate=config.learning_rate, lr_scheduler_type="cosine", warmup_steps=0.03, logging_steps=10**6,
+        save_strategy="no", report_to="none", use_cpu=device == "cpu", disable_tqdm=True, seed=config.seed,
+        gradient_checkpointing=False, dataloader_pin_memory=device == "cuda", **precision,
+    )
+    return Trainer(model=model, args=args, train_dataset=Dataset.from_list(examples), data_collator=collator, callbacks=[callback])
+
+
+def report(results: dict, args: argparse.Namespace) -> None:
+    ours, base = results["ours"], results["padded-max"]
+    ratio = ours["tokens_per_s"] / base["tokens_per_s"]
+    print(f"\nLoRA fine-tune throughput, {ours['real_tokens']} real tokens ({args.repeat} x course examples), "
+          f"max length {args.max_seq_length}, batch {args.batch_size}, {ours['device']}, {ours['threads']} threads")
+    print(f"{'side':<16}{'steps':>6}{'train s':>9}{'tokens/s':>10}{'vs padded':>10}{'peak RSS MB':>13}{'train loss':>12}")
+    for side, row in results.items():
+        print(f"{side:<16}{row['steps']:>6}{row['train_seconds']:>9.1f}{row['tokens_per_s']:>10.0f}"
+              f"{row['tokens_per_s'] / base['tokens_per_s']:>9.2f}x{row['peak_rss_mb']:>13.0f}{row['train_loss'] or 0:>12.4f}")
+    verdict = "PASS" if ratio >= TARGET_RATIO else "FAIL"
+    print(f"\nours / padded-to-max baseline: {ratio:.2f}x (target >= {TARGET_RATIO}x) {verdict}")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({"results": results, "ratio": ratio, "target": TARGET_RATIO}, indent=2))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,297 @@
+"""The fine-tune job store: one SQLite file under TUTOR_DATA_DIR shared by the app, the CLI and workers.
+
+A job moves queued → running → succeeded | failed | cancelled | interrupted; a failed or
+interrupted local job may go back to queued to resume from its checkpoint. Every status change
+is one short transaction that checks the current status, so two processes cannot both finish
+the same job. Metric rows are keyed by (job, step): a validation loss logged at the same step
+as the training loss completes that row, and a resumed run overwrites only the steps it redoes.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+STATUSES = ("queued", "running", "succeeded", "failed", "cancelled", "interrupted")
+FINISHED = frozenset({"succeeded", "failed", "cancelled", "interrupted"})
+# Which statuses a job may move to from each status.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    "queued": frozenset({"running", "failed", "cancelled", "interrupted"}),
+    "running": frozenset({"succeeded", "failed", "cancelled", "interrupted"}),
+    "failed": frozenset({"queued"}),
+    "interrupted": frozenset({"queued"}),
+    "succeeded": frozenset(),
+    "cancelled": frozenset(),
+}
+# A job's folder: DATA_DIR/jobs/<id>/{config.json, train.jsonl, validation.jsonl, worker.log, checkpoints/, adapter/, merged/}
+CONFIG_NAME = "config.json"
+LOG_NAME = "worker.log"
+CHECKPOINTS_DIR = "checkpoints"
+ADAPTER_DIR = "adapter"
+MERGED_DIR = "merged"
+METRIC_FIELDS = ("step", "epoch", "train_loss", "eval_loss", "learning_rate", "tokens_per_s")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    backend TEXT NOT NULL,
+    model TEXT NOT NULL,
+    dataset TEXT NOT NULL,
+    status TEXT NOT NULL,
+    config TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    started_at REAL,
+    finished_at REAL,
+    error TEXT,
+    pid INTEGER,
+    pid_started_at REAL,
+    cancel_requested INTEGER NOT NULL DEFAULT 0,
+    adapter_path TEXT,
+    merged_path TEXT,
+    checkpoint TEXT,
+    remote_id TEXT,
+    fine_tuned_model TEXT,
+    summary TEXT
+);
+CREATE INDEX IF NOT EXISTS jobs_owner ON jobs(owner, created_at);
+CREATE TABLE IF NOT EXISTS metrics (
+    job_id TEXT NOT NULL,
+    step INTEGER NOT NULL,
+    epoch REAL,
+    train_loss REAL,
+    eval_loss REAL,
+    learning_rate REAL,
+    tokens_per_s REAL,
+    extra TEXT,
+    time REAL NOT NULL,
+    PRIMARY KEY (job_id, step)
+);
+"""
+
+
+class JobNotFound(LookupError):
+    """No job with that id (for that learner)."""
+
+
+class InvalidTransition(ValueError):
+    """The job is not in a status that allows this change (e.g. cancelling a finished job)."""
+
+
+@dataclass
+class Job:
+    id: str
+    owner: str
+    backend: str
+    model: str
+    dataset: str
+    status: str
+    config: dict[str, Any]
+    created_at: float
+    started_at: float | None = None
+    finished_at: float | None = None
+    error: str | None = None
+    pid: int | None = None
+    pid_started_at: float | None = None
+    cancel_requested: bool = False
+    adapter_path: str | None = None
+    merged_path: str | None = None
+    checkpoint: str | None = None
+    remote_id: str | None = None
+    fine_tuned_model: str | None = None
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINISHED
+
+
+def new_job_id() -> str:
+    return f"ft-{secrets.token_hex(4)}"
+
+
+class JobStore:
+    """Jobs and their metrics in one SQLite file; safe to use from several processes at once."""
+
+    def __init__(self, db_path: Path) -> None:
+        self.db_path = Path(db_path)
+        self.db_path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as conn:
+            conn.execute("PRAGMA journal_mode=WAL")  # readers never block the worker's writes
+            conn.executescript(_SCHEMA)
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        # A connection per operation: short transactions, nothing shared across threads or forks.
+        conn = sqlite3.connect(self.db_path, timeout=30, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._connect() as conn:
+            conn.execute("BEGIN IMMEDIATE")  # take the write lock before reading, so check-then-set is atomic
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    # -- jobs ---------------------------------------------------------------------------------
+
+    def create(self, *, job_id: str, owner: str, backend: str, model: str, dataset: str, config: dict[str, Any]) -> Job:
+        with self._transaction() as conn:
+            conn.execute(
+                "INSERT INTO jobs (id, owner, backend, model, dataset, status, config, created_at) "
+                "VALUES (?, ?, ?, ?, ?, 'queued', ?, ?)",
+                (job_id, owner, backend, model, dataset, json.dumps(config), time.time()),
+            )
+        return self.get(job_id)
+
+    def get(self, job_id: str, owner: str | None = None) -> Job:
+        with self._connect() as conn:
+            row = conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        if row is None or (owner is not None and row["owner"] != owner):
+            raise JobNotFound(f"No fine-tune job {job_id!r}" + (f" for learner {owner!r}." if owner else "."))
+        return _row_to_job(row)
+
+    def list(self, owner: str | None = None) -> list[Job]:
+        """Jobs newest first; only `owner`'s when given."""
+        query, args = "SELECT * FROM jobs", ()
+        if owner is not None:
+            query, args = query + " WHERE owner = ?", (owner,)
+        with self._connect() as conn:
+            rows = conn.execute(query + " ORDER BY created_at DESC", args).fetchall()
+        return [_row_to_job(row) for row in rows]
+
+    def active(self) -> list[Job]:
+        """Queued and running jobs of every learner (the ones a worker should be behind)."""
+        with self._connect() as conn:
+            rows = conn.execute("SELECT * FROM jobs WHERE status IN ('queued', 'running')").fetchall()
+        return [_row_to_job(row) for row in rows]
+
+    def transition(self, job_id: str, status: str, *, error: str | None = None, **fields: Any) -> Job:
+        """Move a job to `status` if its current status allows it; set timestamps and extra fields."""
+        if status not in STATUSES:
+            raise ValueError(f"unknown status {status!r}")
+        with self._transaction() as conn:
+            row = conn.execute("SELECT status FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            if row is None:
+                raise JobNotFound(f"No fine-tune job {job_id!r}.")
+            current = row["status"]
+            if status not in TRANSITIONS[current]:
+                raise InvalidTransition(f"Job {job_id} is {current}; it cannot become {status}.")
+            updates: dict[str, Any] = {"status": status, "error": error, **fields}
+            now = time.time()
+            if status == "running":
+                updates["started_at"] = now
+            if status in FINISHED:
+                updates["finished_at"] = now
+            if status == "queued":  # a resume starts a fresh attempt
+                updates.update(finished_at=None, cancel_requested=0, pid=None, pid_started_at=None)
+            _update(conn, job_id, updates)
+        return self.get(job_id)
+
+    def update(self, job_id: str, **fields: Any) -> None:
+        """Set non-status fields (pid, adapter_path, remote_id, summary...)."""
+        if "status" in fields:
+            raise ValueError("use transition() to change a job's status")
+        with self._transaction() as conn:
+            _update(conn, job_id, fields)
+
+    def request_cancel(self, job_id: str) -> Job:
+        """Flag a queued or running job for cancellation; a finished job is an error."""
+        with self._transaction() as conn:
+            row = conn.execute("SELECT status FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            if row is None:
+                raise JobNotFound(f"No fine-tune job {job_id!r}.")
+            if row["status"] in FINISHED:
+                raise InvalidTransition(f"Job {job_id} already finished ({row['status']}); there is nothing to cancel.")
+            conn.execute("UPDATE jobs SET cancel_requested = 1 WHERE id = ?", (job_id,))
+        return self.get(job_id)
+
+    def is_cancel_requested(self, job_id: str) -> bool:
+        with self._connect() as conn:
+            row = conn.execute("SELECT cancel_requested FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return bool(row and row["cancel_requested"])
+
+    # -- metrics ------------------------------------------------------------------------------
+
+    def add_metrics(self, job_id: str, step: int, **values: Any) -> None:
+        """Record or complete the metric row for `step`; unknown keys go into `extra`."""
+        known = {key: values.pop(key) for key in list(values) if key in METRIC_FIELDS and key != "step"}
+        extra = json.dumps(values) if values else None
+        columns = ["epoch", "train_loss", "eval_loss", "learning_rate", "tokens_per_s"]
+        with self._transaction() as conn:
+            conn.execute(
+                f"INSERT INTO metrics (job_id, step, {', '.join(columns)}, extra, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT(job_id, step) DO UPDATE SET "
+                + ", ".join(f"{c} = COALESCE(excluded.{c}, metrics.{c})" for c in columns)
+                + ", extra = COALESCE(excluded.extra, metrics.extra), time = excluded.time",
+                (job_id, step, *(known.get(c) for c in columns), extra, time.time()),
+            )
+
+    def metrics(self, job_id: str) -> list[dict[str, Any]]:
+        with self._connect() as conn:
+            rows = conn.execute("SELECT * FROM metrics WHERE job_id = ? ORDER BY step", (job_id,)).fetchall()
+        out = []
+        for row in rows:
+            item = {key: row[key] for key in (*METRIC_FIELDS, "time")}
+            if row["extra"]:
+                item.update(json.loads(row["extra"]))
+            out.append(item)
+        return out
+
+
+def _update(conn: sqlite3.Connection, job_id: str, fields: dict[str, Any]) -> None:
+    if not fields:
+        return
+    allowed = set(Job.__dataclass_fields__) - {"id", "created_at"}
+    unknown = set(fields) - allowed
+    if unknown:
+        raise ValueError(f"unknown job fields: {sorted(unknown)}")
+    values = [json.dumps(v) if key in ("config", "summary") else v for key, v in fields.items()]
+    assignments = ", ".join(f"{key} = ?" for key in fields)
+    conn.execute(f"UPDATE jobs SET {assignments} WHERE id = ?", (*values, job_id))
+
+
+def _row_to_job(row: sqlite3.Row) -> Job:
+    data = dict(row)
+    data["config"] = json.loads(data["config"])
+    data["summary"] = json.loads(data["summary"]) if data["summary"] else {}
+    data["cancel_requested"] = bool(data["cancel_requested"])
+    return Job(**data)
+
+
+def job_folder(data_dir: Path, job_id: str) -> Path:
+    """Where a job keeps its config, data copies, log, checkpoints and adapter."""
+    return Path(data_dir) / "jobs" / job_id
+
+
+def find_last_checkpoint(folder: Path) -> Path | None:
+    """The job's newest complete checkpoint (trainer_state.json, written last, is readable), if any."""
+    checkpoints = Path(folder) / CHECKPOINTS_DIR
+    if not checkpoints.is_dir():
+        return None
+    candidates = sorted(
+        (path for path in checkpoints.glob("checkpoint-*") if path.name.rsplit("-", 1)[-1].isdigit()),
+        key=lambda path: int(path.name.rsplit("-", 1)[-1]),
+        reverse=True,
+    )
+    for path in candidates:
+        try:
+            json.loads((path / "trainer_state.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue  # killed while saving; an older one will do
+        return path
+    return None

@@ -1,0 +1,340 @@
+"""Start, cancel, resume and recover fine-tune jobs; the one implementation behind chat, CLI and UI.
+
+`start_job` checks the config and data, copies the data into the job's folder (later edits to the
+dataset do not change a running job), records the job as queued and starts
+`python -m trainer.worker JOB_ID` in its own session, its output going to `worker.log` (never to a
+pipe nobody reads). Nothing here imports torch, so the CLI returns at once.
+
+A worker that dies without reporting is found by its pid (plus the process start time, against pid
+reuse): the process that launched it records `failed` with the signal; any other process marks it
+`interrupted` the next time it looks (`recover_jobs`).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from assistant.settings import Settings, offline_environment
+from trainer.jobs import (
+    CONFIG_NAME,
+    LOG_NAME,
+    InvalidTransition,
+    Job,
+    JobStore,
+    find_last_checkpoint,
+    job_folder,
+    new_job_id,
+)
+from trainer.train_config import TrainConfig, save_config
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+CANCEL_GRACE_S = 10.0
+# A queued job without a worker pid is still being launched for this long.
+LAUNCH_WINDOW_S = 60.0
+# Locally one example is enough to try things out (the validator enforces the API's 10 for OpenAI).
+MIN_EXAMPLES = {"local": 1, "openai": 10}
+INTERRUPTED_REASON = (
+    "The worker process exited without reporting (the machine restarted or the process was killed). "
+    "Resume the job to continue from its last checkpoint."
+)
+
+
+class JobSetupError(ValueError):
+    """The job cannot start as asked; the message says what to change."""
+
+
+def open_store(settings: Settings) -> JobStore:
+    return JobStore(settings.jobs_db)
+
+
+# -- starting ---------------------------------------------------------------------------------
+
+
+def start_job(settings: Settings, config: TrainConfig, owner: str = "default") -> Job:
+    """Check, record and launch a job in the background; returns the queued job at once."""
+    config = config.with_base_model(settings.local_model)
+    if config.backend == "openai" and settings.openai_api_key is None:
+        raise JobSetupError("OpenAI fine-tuning needs an API key: set OPENAI_API_KEY (and OPENAI_BASE_URL for "
+                            "an OpenAI-compatible endpoint), or train locally with --backend local.")
+    model = config.base_model if config.backend == "openai" else None
+    check_dataset_file(config.train_file, config.backend, "training", model)
+    if config.validation_file is not None:
+        check_dataset_file(config.validation_file, config.backend, "validation", model)
+    store = open_store(settings)
+    job_id = new_job_id()
+    folder = job_folder(settings.data_dir, job_id).resolve()
+    folder.mkdir(parents=True, exist_ok=False)
+    label = config.dataset or str(config.train_file)
+    config = config.model_copy(
+        update={
+            "dataset": label,
+            "train_file": _copy_into(config.train_file, folder / "train.jsonl"),
+            "validation_file": _copy_into(config.validation_file, folder / "validation.jsonl") if config.validation_file else None,
+        }
+    )
+    save_config(config, folder / CONFIG_NAME)
+    store.create(
+        job_id=job_id, owner=owner, backend=config.backend, model=config.base_model or "",
+        dataset=label, config=config.model_dump(mode="json"),
+    )
+    try:
+        _spawn_worker(settings, store, job_id)
+    except OSError as exc:
+        store.transition(job_id, "failed", error=f"Could not start the worker process: {exc}")
+        raise JobSetupError(f"Could not start the worker process for job {job_id}: {exc}") from None
+    return store.get(job_id)
+
+
+def check_dataset_file(path: Path, backend: str, what: str, model: str | None = None) -> int:
+    """Raise JobSetupError unless `path` is chat-format JSONL the backend accepts; return the example count.
+
+    The dataset workshop's validator decides (as strictly as the OpenAI API); only its 10-example
+    minimum is relaxed for local jobs, which can try things out on a single example.
+    """
+    from trainer.examples import DatasetError
+    from trainer.tokens import DEFAULT_MODEL
+    from trainer.validate import validate_file
+
+    path = Path(path)
+    if not path.is_file():
+        raise JobSetupError(f"The {what} file {path} does not exist. Give a JSONL path or a dataset name.")
+    purpose = "train" if what == "training" else "validation"
+    try:
+        report = validate_file(path, model or DEFAULT_MODEL, purpose=purpose, tokens=False, duplicates=False, max_error_lines=5)
+    except DatasetError:  # a model the token tables do not know: the format rules are the same
+        report = validate_file(path, DEFAULT_MODEL, purpose=purpose, tokens=False, duplicates=False, max_error_lines=5)
+    ignored = {"too_few_examples"} if backend == "local" else set()
+    count = sum(n for name, n in report.errors.items() if name not in ignored)
+    if count:
+        shown = "\n".join(
+            f"{f'line {e.line}: ' if e.line else ''}{e.message} — {e.fix}" for e in report.error_lines if e.error not in ignored
+        )
+        raise JobSetupError(f"The {what} file {path.name} has {count} error(s); fix them first:\n{shown}")
+    if report.examples < MIN_EXAMPLES.get(backend, 1) and what == "training":
+        raise JobSetupError(f"The {what} file {path.name} has no examples; add at least one chat example.")
+    return report.examples
+
+
+def _copy_into(source: Path, target: Path) -> Path:
+    """The job's own copy as clean JSONL (a JSON array, BOM or blank lines normalised), written atomically."""
+    from trainer.formats import iter_records, write_jsonl
+
+    write_jsonl(target, (record.value for record in iter_records(source) if not record.blank and record.error is None))
+    return target
+
+
+def _spawn_worker(settings: Settings, store: JobStore, job_id: str) -> None:
+    folder = job_folder(settings.data_dir, job_id)
+    with open(folder / LOG_NAME, "ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "trainer.worker", job_id],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: cancel signals the worker and its children only
+            env=worker_environment(settings),
+            cwd=PROJECT_ROOT,
+        )
+    try:
+        started = psutil.Process(process.pid).create_time()
+    except psutil.NoSuchProcess:
+        started = None
+    store.update(job_id, pid=process.pid, pid_started_at=started)
+    threading.Thread(target=_reap, args=(process, store, job_id), daemon=True, name=f"reap-{job_id}").start()
+
+
+def worker_environment(settings: Settings) -> dict[str, str]:
+    """This process's environment with the settings the worker must see (absolute paths)."""
+    env = dict(os.environ)
+    for name, value in offline_environment().items():
+        env.setdefault(name, value)
+    env["TUTOR_DATA_DIR"] = str(Path(settings.data_dir).resolve())
+    env["TUTOR_MODEL_CACHE"] = str(Path(settings.models_dir).resolve())
+    env["TUTOR_LOCAL_MODEL"] = settings.local_model
+    for name, value in (("OPENAI_API_KEY", settings.openai_api_key), ("OPENAI_BASE_URL", settings.openai_base_url)):
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value.get_secret_value() if hasattr(value, "get_secret_value") else str(value)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
+    return env
+
+
+def _reap(process: subprocess.Popen, store: JobStore, job_id: str) -> None:
+    """Wait for our worker (no zombie is left) and record a death it could not report itself."""
+    code = process.wait()
+    try:
+        job = store.get(job_id)
+    except Exception:
+        return
+    if job.finished or job.pid != process.pid:
+        return
+    if job.cancel_requested:
+        _finish(store, job_id, "cancelled")
+        return
+    how = f"was killed by {signal.Signals(-code).name}" if code < 0 else f"exited with code {code}"
+    _finish(store, job_id, "failed", error=f"The worker process {how} before reporting (out of memory, or killed). "
+                                          "Resume the job to continue from its last checkpoint.")
+
+
+def _finish(store: JobStore, job_id: str, status: str, **fields: Any) -> None:
+    try:
+        store.transition(job_id, status, **fields)
+    except InvalidTransition:
+        pass  # someone else recorded the end first
+
+
+# -- liveness, recovery, cancel, resume -------------------------------------------------------
+
+
+def worker_alive(job: Job) -> bool:
+    """Is the job's worker process still there (same pid and start time, not a zombie)?"""
+    if job.pid is None:
+        return False
+    try:
+        process = psutil.Process(job.pid)
+        if process.status() == psutil.STATUS_ZOMBIE:
+            return False
+        return job.pid_started_at is None or abs(process.create_time() - job.pid_started_at) < 1.0
+    except psutil.Error:
+        return False
+
+
+def recover_jobs(store: JobStore) -> list[Job]:
+    """Mark queued/running jobs whose worker is gone as interrupted; return them."""
+    recovered = []
+    now = time.time()
+    for job in store.active():
+        if worker_alive(job):
+            continue
+        if job.status == "queued" and job.pid is None and now - job.created_at < LAUNCH_WINDOW_S:
+            continue  # its launcher is still starting the worker
+        try:
+            recovered.append(store.transition(job.id, "interrupted", error=INTERRUPTED_REASON))
+        except InvalidTransition:
+            pass  # it finished meanwhile
+    return recovered
+
+
+def cancel_job(settings: Settings, job_id: str, owner: str | None = None, grace_s: float = CANCEL_GRACE_S) -> Job:
+    """Stop a queued or running job and record it cancelled; cancelling a finished job is an error."""
+    store = open_store(settings)
+    store.get(job_id, owner)
+    job = store.request_cancel(job_id)
+    if worker_alive(job):
+        _signal_group(job.pid, signal.SIGTERM)
+        if not _wait_gone(job, grace_s):
+            _signal_group(job.pid, signal.SIGKILL)
+            _wait_gone(job, 5.0)
+    elif job.backend == "openai" and job.remote_id:
+        _cancel_remote(settings, job.remote_id)  # no worker left to do it
+    if not store.get(job_id).finished:
+        _finish(store, job_id, "cancelled")
+    return store.get(job_id)
+
+
+def _signal_group(pid: int | None, sig: signal.Signals) -> None:
+    if pid is None:
+        return
+    try:
+        group = os.getpgid(pid)
+        if group == os.getpgid(0):  # never signal our own group
+            os.kill(pid, sig)
+        else:
+            os.killpg(group, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _wait_gone(job: Job, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not worker_alive(job):
+            return True
+        time.sleep(0.1)
+    return not worker_alive(job)
+
+
+def _cancel_remote(settings: Settings, remote_id: str) -> None:
+    from trainer import openai_jobs
+
+    openai_jobs.cancel(openai_jobs.make_client(settings), remote_id)
+
+
+def resume_job(settings: Settings, job_id: str, owner: str | None = None) -> Job:
+    """Restart a failed or interrupted job: a local one from its last checkpoint, an OpenAI one re-attaches."""
+    store = open_store(settings)
+    recover_jobs(store)
+    job = store.get(job_id, owner)
+    if job.status not in ("failed", "interrupted"):
+        raise JobSetupError(f"Job {job_id} is {job.status}; only a failed or interrupted job can be resumed.")
+    checkpoint = find_last_checkpoint(job_folder(settings.data_dir, job_id)) if job.backend == "local" else None
+    store.transition(job_id, "queued", checkpoint=str(checkpoint) if checkpoint else None)
+    _spawn_worker(settings, store, job_id)
+    return store.get(job_id)
+
+
+# -- reading ----------------------------------------------------------------------------------
+
+
+def job_status(settings: Settings, job_id: str, owner: str | None = None) -> dict[str, Any]:
+    """The job as the `status --json` contract: id, status, backend, model, metrics, error, adapter_path, ..."""
+    store = open_store(settings)
+    recover_jobs(store)
+    job = store.get(job_id, owner)
+    return describe_job(job, store.metrics(job_id), settings)
+
+
+def list_jobs(settings: Settings, owner: str = "default") -> list[dict[str, Any]]:
+    """The learner's jobs, newest first, without metric rows (see `job_status` for those)."""
+    store = open_store(settings)
+    recover_jobs(store)
+    return [describe_job(job, None, settings) for job in store.list(owner)]
+
+
+def job_metrics(settings: Settings, job_id: str, owner: str | None = None) -> list[dict[str, Any]]:
+    store = open_store(settings)
+    store.get(job_id, owner)
+    return store.metrics(job_id)
+
+
+def describe_job(job: Job, metrics: list[dict[str, Any]] | None, settings: Settings) -> dict[str, Any]:
+    config = TrainConfig.model_validate(job.config)
+    out: dict[str, Any] = {
+        "id": job.id,
+        "status": job.status,
+        "backend": job.backend,
+        "model": job.model,
+        "error": job.error,
+        "adapter_path": job.adapter_path,
+        "merged_path": job.merged_path,
+        "fine_tuned_model": job.fine_tuned_model,
+        "remote_id": job.remote_id,
+        "owner": job.owner,
+        "dataset": job.dataset,
+        "hyperparameters": config.hyperparameters(),
+        "created_at": _iso(job.created_at),
+        "started_at": _iso(job.started_at),
+        "finished_at": _iso(job.finished_at),
+        "cancel_requested": job.cancel_requested,
+        "resumed_from": job.checkpoint,
+        "summary": job.summary,
+        "log_path": str(job_folder(settings.data_dir, job.id) / LOG_NAME),
+    }
+    if metrics is not None:
+        out["metrics"] = metrics
+    return out
+
+
+def _iso(timestamp: float | None) -> str | None:
+    return datetime.fromtimestamp(timestamp, timezone.utc).isoformat(timespec="seconds") if timestamp else None

@@ -1,0 +1,292 @@
+"""Local LoRA fine-tuning with TRL's SFTTrainer and peft.
+
+Chat examples become prompt/completion rows, one per assistant turn, so every assistant turn is
+trained and only assistant tokens count in the loss (TRL's completion-only loss). Rows are packed
+into padding-free blocks (best-fit decreasing); attention stays within each example because the
+packed position ids restart at every example (see `blocks_per_forward` for batching without flash
+attention). Progress reaches the caller through a `TrainerCallback`, so this module knows nothing
+about the job store.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from transformers import Trainer, TrainerCallback
+from trl import SFTTrainer
+
+from trainer.jobs import ADAPTER_DIR, CHECKPOINTS_DIR, MERGED_DIR
+from trainer.models import detect_device, load_causal_lm
+from trainer.train_config import TrainConfig
+
+
+@dataclass
+class TrainResult:
+    adapter_path: Path
+    merged_path: Path | None
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+def read_chat_examples(path: Path) -> list[dict[str, Any]]:
+    """Read chat-format JSONL (blank lines skipped); the dataset validator has checked it already."""
+    examples = []
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                example = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"{path.name} line {number}: not valid JSON ({exc.msg}).") from None
+            if not isinstance(example, dict) or not isinstance(example.get("messages"), list):
+                raise ValueError(f"{path.name} line {number}: expected an object with a 'messages' list.")
+            examples.append(example)
+    return examples
+
+
+def to_prompt_completion(examples: list[dict[str, Any]]) -> list[dict[str, list[dict[str, str]]]]:
+    """One conversational prompt/completion row per trained assistant turn.
+
+    The prompt is every message before the turn; TRL renders it with the chat template and a
+    generation prompt, so the completion is exactly the assistant's text and its end-of-turn token.
+    Assistant turns with OpenAI's `"weight": 0` are context only, as in OpenAI fine-tuning.
+    """
+    rows = []
+    for example in examples:
+        messages = [_plain_message(message) for message in example["messages"]]
+        for index, (original, message) in enumerate(zip(example["messages"], messages)):
+            if message["role"] != "assistant" or original.get("weight", 1) == 0 or not message["content"]:
+                continue
+            if index == 0:
+                continue  # nothing to condition on
+            rows.append({"prompt": messages[:index], "completion": [message]})
+    return rows
+
+
+def _plain_message(message: dict[str, Any]) -> dict[str, str]:
+    # Local chat templates take role + text; content may be OpenAI's list of parts.
+    content = message.get("content") or ""
+    if isinstance(content, list):
+        content = "".join(part.get("text", "") for part in content if isinstance(part, dict))
+    return {"role": str(message.get("role", "user")), "content": str(content)}
+
+
+def pick_cpu_threads(concurrent_jobs: int = 1) -> int:
+    """Torch threads for CPU training: one core left for the app, the rest shared among running jobs.
+
+    Oversubscribed cores are far worse than idle ones here: spinning OpenMP threads of two processes
+    on two cores made a step 10-20x slower than one thread each (measured on the 2-core CI box).
+    """
+    available = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, (available - 1) // max(1, concurrent_jobs))
+
+
+def pick_precision(device: str) -> dict[str, Any]:
+    """Mixed precision for the device: bf16 on CUDA where supported (else fp16), fp32 on MPS and CPU."""
+    import torch
+
+    if device == "cuda":
+        bf16 = torch.cuda.is_bf16_supported()
+        return {"bf16": bf16, "fp16": not bf16, "dtype": torch.bfloat16 if bf16 else torch.float32}
+    return {"bf16": False, "fp16": False, "dtype": torch.float32}
+
+
+class ProgressCallback(TrainerCallback):
+    """Report train/eval metrics through `record(step, **values)` and stop when `should_stop()` says so."""
+
+    def __init__(self, record: Callable[..., None], should_stop: Callable[[], bool]) -> None:
+        self.record = record
+        self.should_stop = should_stop
+        self._step_started = 0.0
+        self._busy_seconds = 0.0  # time inside training steps since the last log (eval excluded)
+        self._tokens_at_last_log: float | None = None
+        self.stopped = False  # set when should_stop() ended training early
+
+    def on_step_begin(self, args, state, control, **kwargs):
+        self._step_started = time.perf_counter()
+
+    def on_step_end(self, args, state, control, **kwargs):
+        self._busy_seconds += time.perf_counter() - self._step_started
+        if self.should_stop():
+            self.stopped = True
+            control.should_training_stop = True
+            control.should_save = False
+            control.should_evaluate = False
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if not logs or not state.is_world_process_zero:
+            return
+        step, epoch = state.global_step, round(state.epoch or 0.0, 4)
+        if "eval_loss" in logs:
+            self.record(step, epoch=epoch, eval_loss=logs["eval_loss"])
+            print(f"step {step} | eval_loss {logs['eval_loss']:.4f}", flush=True)
+        elif "loss" in logs:
+            tokens = logs.get("num_tokens", state.num_input_tokens_seen)
+            previous = self._tokens_at_last_log
+            # TRL's token counter restarts on resume; count from zero then.
+            trained = tokens - previous if previous is not None and tokens >= previous else tokens
+            tokens_per_s = trained / self._busy_seconds if self._busy_seconds > 0 and trained else None
+            self._tokens_at_last_log, self._busy_seconds = tokens, 0.0
+            extra = {key: logs[key] for key in ("grad_norm", "mean_token_accuracy", "num_tokens") if key in logs}
+            self.record(
+                step,
+                epoch=epoch,
+                train_loss=logs["loss"],
+                learning_rate=logs.get("learning_rate"),
+                tokens_per_s=tokens_per_s,
+                **extra,
+            )
+            rate = f" | {tokens_per_s:.0f} tok/s" if tokens_per_s else ""
+            print(f"step {step}/{state.max_steps} | loss {logs['loss']:.4f}{rate}", flush=True)
+
+
+class PlainLossSFTTrainer(SFTTrainer):
+    """SFTTrainer taking its loss from the model's own forward instead of TRL's fused LM head.
+
+    The fused head avoids materialising the (tokens x vocabulary) logits by recomputing the LM-head
+    projection in tiles. That saves memory on a GPU with a large vocabulary; on CPU it made
+    SmolLM2 steps ~25% slower (benches/train.py). Same loss: the token-weighted mean over completion
+    tokens. TRL's token counter is kept, so tokens/s is still reported.
+    """
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        if model.training:
+            # Padding-free batches carry no attention mask: every position is a real token.
+            tokens = inputs["attention_mask"].sum() if "attention_mask" in inputs else inputs["position_ids"].numel()
+            self._total_train_tokens += int(tokens)
+            self._metrics["train"]["num_tokens"] = [self._total_train_tokens]
+        inputs = {**inputs, "use_cache": False}
+        return Trainer.compute_loss(self, model, inputs, return_outputs=return_outputs, num_items_in_batch=num_items_in_batch)
+
+
+def blocks_per_forward(model, config: TrainConfig) -> tuple[int, int]:
+    """(per-device batch, accumulation steps) giving `batch_size * grad_accum` sequences per optimizer step.
+
+    Padding-free packing flattens a batch into one long sequence. Flash attention's variable-length
+    kernels keep that cheap; any other attention (CPU, MPS, SDPA) computes a dense mask over the
+    whole flattened batch, quadratic in its length (4 blocks of 512 tokens: 16x the scores of one
+    block, ~4 GB more for SmolLM2). Without flash attention, one packed block goes through at a time
+    and accumulation keeps the tokens per optimizer step.
+    """
+    flash = "flash" in str(getattr(model.config, "_attn_implementation", "") or "")
+    if config.packing and not flash:
+        return 1, config.batch_size * config.grad_accum
+    return config.batch_size, config.grad_accum
+
+
+def build_trainer(
+    config: TrainConfig,
+    models_dir: Path,
+    output_dir: Path,
+    callbacks: list[TrainerCallback] | None = None,
+    cpu_threads: int | None = None,
+):
+    """An SFTTrainer with a fresh LoRA adapter on the base model, ready to `train()`."""
+    import torch
+    from datasets import Dataset
+    from peft import LoraConfig
+    from trl import SFTConfig
+
+    device = detect_device()
+    if device == "cpu" and cpu_threads:
+        torch.set_num_threads(cpu_threads)
+    precision = pick_precision(device)
+    model, tokenizer = load_causal_lm(config.base_model or "", models_dir, dtype=precision.pop("dtype"))
+    if not tokenizer.chat_template:
+        raise ValueError(
+            f"{config.base_model} has no chat template, so chat examples cannot be rendered for it. "
+            "Pick an instruct/chat model (for example the default SmolLM2-135M-Instruct)."
+        )
+    train_rows = to_prompt_completion(read_chat_examples(config.train_file))
+    if not train_rows:
+        raise ValueError("The training file has no assistant turns to learn from.")
+    eval_rows = to_prompt_completion(read_chat_examples(config.validation_file)) if config.validation_file else []
+    has_eval = bool(eval_rows)
+    per_device, accumulate = blocks_per_forward(model, config)
+    args = SFTConfig(
+        output_dir=str(output_dir),
+        num_train_epochs=config.epochs,
+        max_steps=config.max_steps or -1,
+        learning_rate=config.learning_rate,
+        lr_scheduler_type="cosine",
+        warmup_steps=0.03,
+        per_device_train_batch_size=per_device,
+        per_device_eval_batch_size=per_device,
+        gradient_accumulation_steps=accumulate,
+        gradient_checkpointing=config.gradient_checkpointing,
+        max_length=config.max_seq_length,
+        packing=config.packing,
+        packing_strategy="bfd",
+        completion_only_loss=True,
+        logging_steps=config.logging_steps,
+        eval_strategy="steps" if has_eval else "no",
+        eval_steps=config.eval_steps if has_eval else None,
+        save_strategy="steps",
+        save_steps=config.save_steps,
+        save_total_limit=2,
+        seed=config.seed,
+        use_cpu=device == "cpu",
+        report_to="none",
+        push_to_hub=False,
+        disable_tqdm=True,
+        dataloader_pin_memory=device == "cuda",
+        **precision,
+    )
+    peft_config = LoraConfig(
+        r=config.lora_r,
+        lora_alpha=config.lora_alpha,
+        lora_dropout=config.lora_dropout,
+        target_modules=config.target_modules,
+        task_type="CAUSAL_LM",
+    )
+    trainer_class = SFTTrainer if device == "cuda" else PlainLossSFTTrainer
+    return trainer_class(
+        model=model,
+        args=args,
+        train_dataset=Dataset.from_list(train_rows),
+        eval_dataset=Dataset.from_list(eval_rows) if has_eval else None,
+        processing_class=tokenizer,
+        peft_config=peft_config,
+        callbacks=callbacks or [],
+    )
+
+
+def train_lora(
+    config: TrainConfig,
+    job_dir: Path,
+    models_dir: Path,
+    *,
+    callbacks: list[TrainerCallback] | None = None,
+    resume_from: Path | None = None,
+    cpu_threads: int | None = None,
+) -> TrainResult | None:
+    """Train, save the adapter in PEFT format (and the merged model if asked); None when stopped early."""
+    trainer = build_trainer(config, models_dir, job_dir / CHECKPOINTS_DIR, callbacks, cpu_threads)
+    output = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
+    if any(getattr(callback, "stopped", False) for callback in callbacks or []):
+        return None  # asked to stop (cancel): no adapter from a half-run
+    adapter_path = job_dir / ADAPTER_DIR
+    trainer.save_model(str(adapter_path))
+    summary = {
+        "global_step": trainer.state.global_step,
+        "train_runtime_s": round(output.metrics.get("train_runtime", 0.0), 3),
+        "train_loss": output.metrics.get("train_loss"),
+        "device": str(trainer.args.device),
+    }
+    merged_path = None
+    if config.merge:
+        merged_path = merge_adapter(trainer.model, trainer.processing_class, job_dir / MERGED_DIR)
+    return TrainResult(adapter_path=adapter_path, merged_path=merged_path, summary=summary)
+
+
+def merge_adapter(peft_model, tokenizer, target: Path) -> Path:
+    """Fold the LoRA weights into the base model and save a standalone model folder."""
+    merged = peft_model.merge_and_unload()
+    merged.save_pretrained(str(target))
+    tokenizer.save_pretrained(str(target))
+    return target

@@ -1,0 +1,167 @@
+"""Fine-tune job configuration: the `TrainConfig` options model and its presets.
+
+A config is validated once when a job is created, completed from its preset, and saved beside
+the job as `config.json`; the worker reads it back from there, so a job always runs with what
+was recorded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Backend = Literal["local", "openai"]
+PresetName = Literal["quick", "balanced", "thorough"]
+
+DEFAULT_OPENAI_MODEL = "gpt-4o-mini-2024-07-18"
+
+# Hyperparameters each preset fills in unless the caller set them.
+# quick: a demo that finishes in minutes on a laptop CPU; balanced: a sensible first real run;
+# thorough: more capacity and epochs for a larger dataset on a GPU.
+PRESETS: dict[str, dict[str, Any]] = {
+    "quick": {
+        # A 10-example dataset packs into two blocks: one block a step and three passes give the learner
+        # a loss curve of several points and a tuned model that visibly differs, still in a minute or two.
+        "epochs": 3,
+        "learning_rate": 5e-4,
+        "lora_r": 8,
+        "lora_alpha": 16,
+        "lora_dropout": 0.0,  # dropout on every adapted layer's input costs ~10% of a CPU step
+        "batch_size": 1,
+        "grad_accum": 1,
+        "max_seq_length": 512,
+        "eval_steps": 10,
+        "save_steps": 20,
+    },
+    "balanced": {
+        "epochs": 3,
+        "learning_rate": 1e-4,
+        "lora_r": 16,
+        "lora_alpha": 32,
+        "lora_dropout": 0.05,
+        "batch_size": 8,
+        "grad_accum": 2,
+        "max_seq_length": 1024,
+        "eval_steps": 25,
+        "save_steps": 50,
+    },
+    "thorough": {
+        "epochs": 5,
+        "learning_rate": 5e-5,
+        "lora_r": 32,
+        "lora_alpha": 64,
+        "lora_dropout": 0.1,
+        "batch_size": 8,
+        "grad_accum": 4,
+        "max_seq_length": 2048,
+        "eval_steps": 50,
+        "save_steps": 100,
+    },
+}
+
+
+# Preset fields that OpenAI jobs leave to the API.
+OPENAI_AUTO = ("epochs", "learning_rate", "batch_size")
+
+
+class TrainConfig(BaseModel):
+    """Everything a fine-tune job needs; unknown options are an error, not a silent default."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    backend: Backend = Field("local", description="Where to train: 'local' (LoRA here) or 'openai' (OpenAI fine-tuning API).")
+    base_model: str | None = Field(
+        None,
+        description="Model to fine-tune. Local: the packaged SmolLM2, a HF model id or a folder (default TUTOR_LOCAL_MODEL); "
+        f"OpenAI: a fine-tunable model (default {DEFAULT_OPENAI_MODEL}).",
+    )
+    train_file: Path = Field(..., description="Training examples, chat-format JSONL (one {'messages': [...]} per line).")
+    validation_file: Path | None = Field(None, description="Optional validation examples in the same format; enables eval loss.")
+    dataset: str | None = Field(None, description="The dataset's name in the learner's store, when the job was started from one.")
+    preset: PresetName = Field("quick", description="Hyperparameter preset; any field set explicitly wins over it.")
+    epochs: float | None = Field(None, gt=0, description="Passes over the training set (OpenAI: a whole number; unset = the API's auto).")
+    learning_rate: float | None = Field(None, gt=0, lt=1, description="Local: peak learning rate (from the preset unless set).")
+    learning_rate_multiplier: float | None = Field(None, gt=0, le=10, description="OpenAI: learning-rate multiplier (unset = auto).")
+    lora_r: int = Field(..., ge=1, le=512, description="LoRA rank: size of the low-rank update.")
+    lora_alpha: int = Field(..., ge=1, description="LoRA scaling; the update is scaled by alpha / r.")
+    lora_dropout: float = Field(..., ge=0, lt=1, description="Dropout on the LoRA input during training.")
+    target_modules: list[str] | Literal["all-linear"] = Field(
+        "all-linear", description="Modules that get LoRA adapters: 'all-linear' or names such as ['q_proj', 'v_proj']."
+    )
+    batch_size: int | None = Field(None, ge=1, description="Local: sequences (or packed blocks) per device per step; OpenAI: examples per batch (unset = auto).")
+    grad_accum: int = Field(..., ge=1, description="Micro-batches accumulated per optimizer step.")
+    max_seq_length: int = Field(..., ge=16, description="Longest training sequence in tokens; longer examples are truncated.")
+    max_steps: int | None = Field(None, ge=1, description="Stop after this many optimizer steps (overrides epochs).")
+    eval_steps: int = Field(..., ge=1, description="Validation loss every N steps when a validation file is given.")
+    save_steps: int = Field(..., ge=1, description="Checkpoint every N steps (a job resumes from its last checkpoint).")
+    logging_steps: int = Field(1, ge=1, description="Record train loss, learning rate and tokens/s every N steps.")
+    packing: bool = Field(True, description="Pack examples into padding-free blocks (faster; attention stays per example).")
+    gradient_checkpointing: bool = Field(False, description="Trade compute for memory (worth it only for big models on a GPU).")
+    seed: int = Field(42, description="Random seed for initialisation and data order.")
+    suffix: str | None = Field(None, max_length=64, description="OpenAI: suffix for the fine-tuned model's name.")
+    merge: bool = Field(False, description="Local: also export base+adapter merged into a standalone model folder.")
+    poll_interval: float = Field(5.0, gt=0, description="OpenAI: seconds between status polls.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fill_from_preset(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        preset = data.get("preset") or "quick"
+        if preset not in PRESETS:
+            return data  # the Literal check reports the bad name
+        defaults = dict(PRESETS[preset])
+        if data.get("backend") == "openai":
+            # OpenAI picks these itself ("auto") unless the learner sets them.
+            for key in OPENAI_AUTO:
+                defaults.pop(key, None)
+        defaults.update({key: value for key, value in data.items() if value is not None})
+        return defaults
+
+    @model_validator(mode="after")
+    def _check_backend_fields(self) -> "TrainConfig":
+        if self.backend == "openai" and self.epochs is not None and self.epochs != int(self.epochs):
+            raise ValueError("OpenAI fine-tuning takes a whole number of epochs.")
+        if self.backend == "local" and self.learning_rate_multiplier is not None:
+            raise ValueError("learning_rate_multiplier is an OpenAI setting; set learning_rate for local jobs.")
+        return self
+
+    def with_base_model(self, local_default: str) -> "TrainConfig":
+        """The same config with the backend's default base model filled in."""
+        if self.base_model:
+            return self
+        default = local_default if self.backend == "local" else DEFAULT_OPENAI_MODEL
+        return self.model_copy(update={"base_model": default})
+
+    def hyperparameters(self) -> dict[str, Any]:
+        """The knobs a learner compares between runs (for status output)."""
+        if self.backend == "openai":
+            keys = ["epochs", "batch_size", "learning_rate_multiplier", "suffix"]
+        else:
+            keys = ["preset", "epochs", "learning_rate", "batch_size", "grad_accum", "max_steps", "max_seq_length",
+                    "lora_r", "lora_alpha", "lora_dropout", "target_modules", "packing", "merge", "seed"]
+        return {key: getattr(self, key) for key in keys}
+
+    def openai_hyperparameters(self) -> dict[str, Any]:
+        """The API's supervised hyperparameters; unset ones stay on its "auto"."""
+        values = {"n_epochs": int(self.epochs) if self.epochs else None, "batch_size": self.batch_size,
+                  "learning_rate_multiplier": self.learning_rate_multiplier}
+        return {key: value for key, value in values.items() if value is not None}
+
+
+def save_config(config: TrainConfig, path: Path) -> None:
+    """Write config.json atomically (temp file + rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".config-", dir=path.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(config.model_dump(mode="json"), handle, indent=2)
+    os.replace(tmp, path)
+
+
+def load_config(path: Path) -> TrainConfig:
+    return TrainConfig.model_validate_json(path.read_text(encoding="utf-8"))

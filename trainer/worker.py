@@ -1,0 +1,214 @@
+"""The job worker: `python -m trainer.worker JOB_ID` runs one recorded job to its end.
+
+It runs in its own process group (started by `trainer.launch`), so the app and the CLI never
+wait on it. It marks the job running, trains locally or drives the OpenAI job, records metrics as
+they come, and ends the job succeeded, failed (with the reason) or cancelled. SIGTERM means
+cancel: the handler raises `JobCancelled` at once, wherever the worker is. With several GPUs the
+worker re-executes itself under `accelerate launch` (same pid, so the job record stays right).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from assistant.settings import Settings, apply_offline_environment, load_settings
+from trainer.jobs import CONFIG_NAME, InvalidTransition, Job, JobStore, job_folder
+from trainer.train_config import TrainConfig, load_config
+
+ERROR_LIMIT = 1500
+# How many of the OpenAI job's event messages the job record keeps for the UI.
+EVENT_MESSAGES_KEPT = 20
+# Our own errors whose message already says what happened and what to do.
+SELF_EXPLAINED = {"OpenAIJobError", "ModelNotAvailable", "DatasetError", "JobSetupError"}
+
+
+class JobCancelled(Exception):
+    """The job was asked to stop (SIGTERM or the cancel flag in the store)."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m trainer.worker JOB_ID", file=sys.stderr)
+        return 2
+    apply_offline_environment()
+    return run_job(load_settings(), args[0])
+
+
+def run_job(settings: Settings, job_id: str) -> int:
+    """Run the job to a final status; the exit code is 0 unless it failed."""
+    store = JobStore(settings.jobs_db)
+    folder = job_folder(settings.data_dir, job_id)
+    try:
+        config = load_config(folder / CONFIG_NAME)
+    except (OSError, ValueError) as exc:
+        _finish(store, job_id, "failed", error=f"The job's {CONFIG_NAME} could not be read: {exc}")
+        return 1
+    if config.backend == "local":
+        _relaunch_distributed_if_needed(job_id)
+    main_process = os.environ.get("RANK", "0") == "0"
+    signal.signal(signal.SIGTERM, _raise_cancelled)
+    if main_process:
+        try:
+            me = psutil.Process()
+            store.transition(job_id, "running", pid=me.pid, pid_started_at=me.create_time())
+        except InvalidTransition as exc:  # cancelled (or otherwise ended) before the worker started
+            print(exc, flush=True)
+            return 0
+    try:
+        if store.is_cancel_requested(job_id):
+            raise JobCancelled()
+        job = store.get(job_id)
+        print(f"job {job_id}: {config.backend} fine-tune of {config.base_model}", flush=True)
+        if config.backend == "local":
+            _run_local(settings, store, job, config, folder, main_process)
+        else:
+            _run_openai(settings, store, job, config)
+    except JobCancelled:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # let the final record go through
+        print(f"job {job_id}: cancelled", flush=True)
+        if main_process:
+            _finish(store, job_id, "cancelled")
+        return 0
+    except BaseException as exc:  # the job record must say why, whatever went wrong
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        traceback.print_exc()  # full detail to worker.log; the record gets the short reason
+        if main_process:
+            _finish(store, job_id, "failed", error=describe_error(exc, settings))
+        return 1
+    return 0
+
+
+def _raise_cancelled(signum: int, frame: Any) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # one cancel is enough; let clean-up finish
+    raise JobCancelled()
+
+
+def _finish(store: JobStore, job_id: str, status: str, **fields: Any) -> None:
+    try:
+        store.transition(job_id, status, **fields)
+    except InvalidTransition as exc:  # e.g. the canceller already recorded the end
+        print(exc, flush=True)
+
+
+def describe_error(exc: BaseException, settings: Settings) -> str:
+    """A one-paragraph reason for the job record: the exception's message, never a secret."""
+    text = str(exc).strip()
+    if type(exc).__name__ not in SELF_EXPLAINED or not text:
+        text = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    if len(text) > ERROR_LIMIT:
+        text = text[:ERROR_LIMIT] + " …"
+    key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
+    try:
+        from trainer.openai_jobs import redact
+    except ImportError:  # the OpenAI backend is optional for local jobs
+        return text.replace(key, "[redacted]") if key else text
+    return redact(text, [key])
+
+
+def _run_local(settings: Settings, store: JobStore, job: Job, config: TrainConfig, folder: Path, main_process: bool) -> None:
+    from trainer.local_train import ProgressCallback, pick_cpu_threads, train_lora
+
+    def record(step: int, **values: Any) -> None:
+        store.add_metrics(job.id, step, **values)
+
+    callback = ProgressCallback(record if main_process else _ignore, lambda: store.is_cancel_requested(job.id))
+    resume_from = Path(job.checkpoint) if job.checkpoint else None
+    if resume_from:
+        print(f"resuming from {resume_from}", flush=True)
+    running = [other for other in store.active() if other.backend == "local" and other.status == "running"]
+    threads = pick_cpu_threads(len(running))
+    result = train_lora(
+        config, folder, settings.models_dir, callbacks=[callback], resume_from=resume_from, cpu_threads=threads
+    )
+    if result is None:
+        raise JobCancelled()
+    if main_process:
+        store.transition(
+            job.id,
+            "succeeded",
+            adapter_path=str(result.adapter_path),
+            merged_path=str(result.merged_path) if result.merged_path else None,
+            summary=result.summary,
+        )
+        print(f"job {job.id}: adapter saved to {result.adapter_path}", flush=True)
+
+
+def _ignore(*args: Any, **kwargs: Any) -> None:
+    return None
+
+
+def _run_openai(settings: Settings, store: JobStore, job: Job, config: TrainConfig) -> None:
+    from trainer import openai_jobs
+
+    client = openai_jobs.make_client(settings)
+    remote_id = job.remote_id
+    if not remote_id:  # a resumed job re-attaches to the job it already created
+        remote_id = openai_jobs.submit(
+            client,
+            model=config.base_model or "",
+            train_path=config.train_file,
+            validation_path=config.validation_file,
+            hyperparameters=config.openai_hyperparameters(),
+            suffix=config.suffix,
+        )
+        store.update(job.id, remote_id=remote_id)
+        print(f"submitted OpenAI job {remote_id}", flush=True)
+    after_event: str | None = None
+    messages: list[str] = []
+    try:
+        while True:
+            state = openai_jobs.poll(client, remote_id, after_event=after_event)
+            after_event = state.last_event_id or after_event
+            for point in state.metrics:
+                store.add_metrics(job.id, **point)
+            if state.messages:
+                messages = (messages + state.messages)[-EVENT_MESSAGES_KEPT:]
+                store.update(job.id, summary={"remote_status": state.api_status, "events": messages})
+                for message in state.messages:
+                    print(message, flush=True)
+            if state.finished:
+                break
+            if store.is_cancel_requested(job.id):
+                raise JobCancelled()
+            time.sleep(config.poll_interval)
+    except JobCancelled:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the remote cancel must go through
+        openai_jobs.cancel(client, remote_id, after_event=after_event)
+        raise
+    for point in state.result_metrics:  # the full series, where events skipped steps
+        store.add_metrics(job.id, **point)
+    summary = {"remote_status": state.api_status, "events": messages, "trained_tokens": state.trained_tokens}
+    if state.status == "succeeded":
+        store.transition(job.id, "succeeded", fine_tuned_model=state.fine_tuned_model, summary=summary)
+    elif state.status == "cancelled":
+        store.transition(job.id, "cancelled", error="The job was cancelled on the OpenAI side.", summary=summary)
+    else:
+        store.transition(job.id, "failed", error=state.error or "The OpenAI job failed without a reason.", summary=summary)
+
+
+def _relaunch_distributed_if_needed(job_id: str) -> None:
+    """With several GPUs, become `accelerate launch` over them (exec keeps our pid and process group)."""
+    if "LOCAL_RANK" in os.environ:
+        return
+    import torch
+
+    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if count <= 1:
+        return
+    command = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", str(count),
+               "-m", "trainer.worker", job_id]
+    print("launching through accelerate:", " ".join(command[1:]), flush=True)
+    os.execv(sys.executable, command)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
