@@ -65,7 +65,13 @@ def main() -> None:
     settings = load_settings()
     from knowledge.index import ensure_index
 
+    import torch
+
     from trainer.launch import open_store, recover_jobs
+    from trainer.local_train import pick_cpu_threads
+
+    # Leave a core for training workers: two processes spinning threads on the same cores slow both 10x.
+    torch.set_num_threads(pick_cpu_threads())
 
     report = ensure_index(settings)
     print(f"Lesson index ready: {report.total_sections} sections ({report.added} files added, {report.updated} updated, {report.skipped} unchanged)")

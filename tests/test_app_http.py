@@ -124,5 +124,7 @@ def test_non_string_message_gets_an_actionable_error(client: Client):
 def test_api_info_lists_the_chat_endpoint(app_server: AppServer):
     info = httpx.get(app_server.url + "gradio_api/info", timeout=30, trust_env=False).json()
     endpoint = info["named_endpoints"]["/chat"]
-    assert [p["parameter_name"] for p in endpoint["parameters"]] == ["message"]
+    names = [p["parameter_name"] for p in endpoint["parameters"]]
+    assert names == ["message", "learner"]
+    assert endpoint["parameters"][1]["parameter_has_default"], "the learner is optional"
     assert len(endpoint["returns"]) == 1  # one answer, in markdown

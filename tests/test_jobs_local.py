@@ -176,6 +176,7 @@ def test_chat_and_compare_with_the_result(trained_job: dict[str, Any], cli_env: 
     from trainer import inference
 
     settings, job_id = trained_job["settings"], trained_job["id"]
+    inference.clear_cache()  # other tests in this process may have loaded models
     result = run_cli(cli_env, "compare", job_id, "Tell me about Neon", "--max-new-tokens", "12", "--json")
     assert result.returncode == 0, result.stderr
     answers = json.loads(result.stdout)

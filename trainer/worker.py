@@ -180,10 +180,13 @@ def _run_openai(settings: Settings, store: JobStore, job: Job, config: TrainConf
             if store.is_cancel_requested(job.id):
                 raise JobCancelled()
             time.sleep(config.poll_interval)
-    except JobCancelled:
+    except BaseException as exc:
+        # SIGTERM may land inside an HTTP call, where the client wraps our JobCancelled in its own error.
+        if not isinstance(exc, JobCancelled) and not store.is_cancel_requested(job.id):
+            raise
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the remote cancel must go through
         openai_jobs.cancel(client, remote_id, after_event=after_event)
-        raise
+        raise JobCancelled() from None
     for point in state.result_metrics:  # the full series, where events skipped steps
         store.add_metrics(job.id, **point)
     summary = {"remote_status": state.api_status, "events": messages, "trained_tokens": state.trained_tokens}
