@@ -37,7 +37,8 @@ def loss_frame(metrics: list[dict[str, Any]]) -> pd.DataFrame:
         for key, series in (("train_loss", "train"), ("eval_loss", "validation")):
             if row.get(key) is not None:
                 rows.append({"step": row["step"], "loss": row[key], "series": series})
-    return pd.DataFrame(rows, columns=["step", "loss", "series"])
+    # Typed even when empty: the plot fixes its axis types on the first data it sees.
+    return pd.DataFrame(rows, columns=["step", "loss", "series"]).astype({"step": "int64", "loss": "float64", "series": "str"})
 
 
 def build(settings: Settings, learner: gr.BrowserState, tab: gr.Tab) -> None:
@@ -46,7 +47,7 @@ def build(settings: Settings, learner: gr.BrowserState, tab: gr.Tab) -> None:
         dataset = gr.Dropdown(label=T("dataset"), choices=[], allow_custom_value=True, elem_id="job-dataset")
         preset = gr.Radio(["quick", "balanced", "thorough"], value="quick", label=T("preset"), elem_id="job-preset")
         backend = gr.Radio(["local", "openai"], value="local", label=T("backend"))
-        epochs = gr.Number(label=T("epochs"), precision=0, value=None)
+        epochs = gr.Dropdown(["preset", 1, 2, 3, 5, 10], value="preset", label=T("epochs"))
     start = gr.Button(T("start_job"), variant="primary", elem_id="start-job")
     table = gr.Dataframe(headers=JOB_COLUMNS, interactive=False, label=T("jobs"), elem_id="jobs-table")
     with gr.Row():
@@ -74,7 +75,7 @@ def build(settings: Settings, learner: gr.BrowserState, tab: gr.Tab) -> None:
         lang = load_state(settings, who).lang or "en"
         return frame, gr.update(choices=ids, value=job_id), describe_progress(job, lang), loss_frame(job["metrics"])
 
-    def start_job(learner_id: str | None, name: str | None, preset_name: str, backend_name: str, epoch_count: float | None):
+    def start_job(learner_id: str | None, name: str | None, preset_name: str, backend_name: str, epoch_count: int | str):
         who = learner_of(learner_id)
         if not name:
             raise gr.Error("Choose a dataset first (build one in the Dataset tab or in the chat).")
@@ -83,7 +84,7 @@ def build(settings: Settings, learner: gr.BrowserState, tab: gr.Tab) -> None:
         try:
             path = export_for_job(settings, who, name)
             config = TrainConfig(train_file=Path(path), dataset=name, preset=preset_name, backend=backend_name,
-                                 epochs=int(epoch_count) if epoch_count else None)
+                                 epochs=None if epoch_count == "preset" else int(epoch_count))
             job = launch.start_job(settings, config, owner=who)
         except (ValueError, OSError) as exc:
             raise user_error(exc) from None
