@@ -70,10 +70,12 @@ def build(settings: Settings, learner: gr.BrowserState, tab: gr.Tab) -> None:
         ids = frame["id"].tolist()
         job_id = job_id if job_id in ids else (ids[0] if ids else None)
         if job_id is None:
-            return frame, gr.update(choices=ids, value=None), "", loss_frame([])
+            return frame, gr.update(choices=ids, value=None), "", None
         job = launch.job_status(settings, job_id, who)
         lang = load_state(settings, who).lang or "en"
-        return frame, gr.update(choices=ids, value=job_id), describe_progress(job, lang), loss_frame(job["metrics"])
+        curve = loss_frame(job["metrics"])
+        # No plot value until there is a point: a plot first given an empty frame never draws its lines (gradio 6).
+        return frame, gr.update(choices=ids, value=job_id), describe_progress(job, lang), curve if len(curve) else None
 
     def start_job(learner_id: str | None, name: str | None, preset_name: str, backend_name: str, epoch_count: int | str):
         who = learner_of(learner_id)

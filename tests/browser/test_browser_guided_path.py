@@ -142,10 +142,14 @@ def test_guided_path_from_a_question_to_base_vs_tuned(open_chat: OpenChat, app_s
 
 
 def plotted_steps(chat: ChatPage) -> int:
-    """How many steps the loss plot shows, from the x axis's accessible description (Vega writes it)."""
-    label = chat.page.locator("#loss-plot [aria-roledescription=axis]").first.get_attribute("aria-label") or ""
-    found = re.search(r"with (\d+) values?", label)
-    return int(found.group(1)) if found else 0
+    """The last step the loss plot shows, from the x axis's accessible description (Vega writes it),
+    0 while no line is drawn."""
+    axes = chat.page.locator("#loss-plot [aria-roledescription=axis]")
+    if not axes.count() or not chat.page.locator("#loss-plot [aria-roledescription='line mark']").count():
+        return 0
+    label = axes.first.get_attribute("aria-label") or ""
+    found = re.search(r"from [\d.]+ to ([\d.]+)", label) or re.search(r"with (\d+) values?", label)
+    return int(float(found.group(1))) if found else 0
 
 
 def watch_job_in_jobs_tab(chat: ChatPage, job_id: str) -> None:
