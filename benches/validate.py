@@ -35,11 +35,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))  # the notebook reference, shared with the tests
+
+from notebook_reference import notebook_format_errors  # noqa: E402
 
 WORDS = (
     "the a model learns from examples fine tuning data token rate epoch loss batch gradient "
@@ -52,29 +54,7 @@ def reference_checks(path: str, with_tokens: bool) -> dict:
     with open(path, "r", encoding="utf-8") as f:
         dataset = [json.loads(line) for line in f]
 
-    format_errors: dict[str, int] = defaultdict(int)
-    for ex in dataset:
-        if not isinstance(ex, dict):
-            format_errors["data_type"] += 1
-            continue
-        messages = ex.get("messages", None)
-        if not messages:
-            format_errors["missing_messages_list"] += 1
-            continue
-        for message in messages:
-            if "role" not in message or "content" not in message:
-                format_errors["message_missing_key"] += 1
-            if any(k not in ("role", "content", "name", "function_call", "weight") for k in message):
-                format_errors["message_unrecognized_key"] += 1
-            if message.get("role", None) not in ("system", "user", "assistant", "function"):
-                format_errors["unrecognized_role"] += 1
-            content = message.get("content", None)
-            function_call = message.get("function_call", None)
-            if (not content and not function_call) or not isinstance(content, str):
-                format_errors["missing_content"] += 1
-        if not any(message.get("role", None) == "assistant" for message in messages):
-            format_errors["example_missing_assistant_message"] += 1
-    result = {"examples": len(dataset), "errors": dict(format_errors)}
+    result = {"examples": len(dataset), "errors": notebook_format_errors(dataset)}
     if with_tokens:
         import bpe_openai
 
