@@ -9,8 +9,13 @@ from __future__ import annotations
 import uuid
 
 from assistant.settings import apply_offline_environment, load_settings
+from trainer.gpu import zero_gpu_active
 
 apply_offline_environment()  # before gradio and transformers are imported
+
+if zero_gpu_active():
+    # ZeroGPU patches torch when `spaces` is imported, which must happen before anything initialises CUDA.
+    import spaces  # noqa: E402,F401
 
 import gradio as gr  # noqa: E402
 

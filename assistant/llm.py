@@ -105,9 +105,13 @@ class LocalBackend:
 
     def _load(self) -> tuple[Any, Any]:
         if self._loaded is None:
+            from trainer.gpu import zero_gpu_active
             from trainer.models import detect_device, load_causal_lm
 
-            model, tokenizer = load_causal_lm(self.model_name, self.cache_dir, device=detect_device())
+            # On ZeroGPU the app's process itself has no GPU (CUDA there is a stand-in until a
+            # `spaces.GPU` call); the small chat model streams from the CPU instead.
+            device = "cpu" if zero_gpu_active() else detect_device()
+            model, tokenizer = load_causal_lm(self.model_name, self.cache_dir, device=device)
             model.eval()
             self._loaded = (model, tokenizer)
         return self._loaded

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 # The packaged offline model; any Hugging Face model id or local folder works in its place.
 DEFAULT_LOCAL_MODEL = "smollm2-135m-instruct"
 SPACES_PERSISTENT_DIR = Path("/data")
+JOB_RUNNERS = ("auto", "process", "inline")
 
 
 class Settings(BaseModel):
@@ -35,11 +36,26 @@ class Settings(BaseModel):
     openai_base_url: str | None = Field(None, description="OPENAI_BASE_URL: any OpenAI-compatible endpoint (Azure, HF router, vLLM, Ollama).")
     chroma_host: str | None = Field(None, description="CHROMA_HOST: use a Chroma server instead of the embedded store.")
     chroma_port: int = Field(8000, description="CHROMA_PORT: the Chroma server's port.")
+    job_runner: Literal["auto", "process", "inline"] = Field(
+        "auto", description="TUTOR_JOB_RUNNER: where fine-tune jobs run; auto = inline on ZeroGPU, else process."
+    )
 
     @field_validator("openai_api_key", mode="before")
     @classmethod
     def _blank_key_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("job_runner", mode="before")
+    @classmethod
+    def _check_job_runner(cls, value: object) -> object:
+        choice = value.strip().lower() if isinstance(value, str) else value
+        if choice not in JOB_RUNNERS:
+            raise ValueError(
+                f"TUTOR_JOB_RUNNER must be one of {', '.join(JOB_RUNNERS)} (got {value!r}): auto picks inline on "
+                "ZeroGPU and process elsewhere; process runs each job in a worker process; inline runs it in a "
+                "thread of the app."
+            )
+        return choice
 
     @property
     def index_dir(self) -> Path:
@@ -60,6 +76,15 @@ class Settings(BaseModel):
         return self.backend
 
     @property
+    def job_runner_in_use(self) -> Literal["process", "inline"]:
+        """`auto` resolved: ZeroGPU lends a GPU only inside the app's own process, so jobs run inline there."""
+        if self.job_runner == "auto":
+            from trainer.gpu import zero_gpu_active
+
+            return "inline" if zero_gpu_active() else "process"
+        return self.job_runner
+
+    @property
     def chat_model(self) -> str:
         return self.model or "gpt-4o-mini"
 
@@ -77,6 +102,7 @@ _ENV_FIELDS = {
     "OPENAI_BASE_URL": "openai_base_url",
     "CHROMA_HOST": "chroma_host",
     "CHROMA_PORT": "chroma_port",
+    "TUTOR_JOB_RUNNER": "job_runner",
 }
 
 

@@ -14,13 +14,14 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
 from assistant.settings import Settings
 from trainer.jobs import JobStore, find_last_checkpoint, job_folder
 from trainer.launch import job_status, recover_jobs, resume_job, start_job, worker_alive
+from waiting import TINY, wait_for
 from trainer.train_config import TrainConfig
 
 pytestmark = pytest.mark.slow
@@ -29,18 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent
 MODEL_CACHE = Path(os.environ.get("TUTOR_TEST_MODEL_CACHE", ROOT / ".cache" / "models"))
 STATUS_KEYS = {"id", "status", "backend", "model", "metrics", "error", "adapter_path", "created_at", "started_at",
                "finished_at", "dataset", "hyperparameters", "fine_tuned_model", "owner"}
-# Small and fast: one packed block of at most 128 tokens per step.
-TINY = {"max_seq_length": 128, "batch_size": 1, "learning_rate": 1e-3}
 
 
-def wait_for(check: Callable[[], Any], timeout: float, what: str, interval: float = 0.2) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 def run_cli(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess:

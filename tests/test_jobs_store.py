@@ -12,7 +12,6 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Callable
 
 import psutil
 import pytest
@@ -29,19 +28,12 @@ from trainer.launch import (
     resume_job,
     start_job,
 )
+from waiting import wait_for
 from trainer.train_config import PRESETS, TrainConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def wait_for(check: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 def make_job(store: JobStore, owner: str = "default") -> str:

@@ -5,6 +5,10 @@ process), so a chat turn costs only generation. The base model's answer in `comp
 the same loaded model with the adapter switched off, so nothing is loaded twice. Decoding is
 greedy: the same prompt gives the same answer, which makes base and tuned comparable.
 An OpenAI job's tuned answers come from its fine-tuned model id through the OpenAI client.
+
+Loading and generating go through `gpu_task`, so on ZeroGPU they run with a GPU lent for the call
+(in the worker `spaces` forks, which keeps the loaded model while ZeroGPU reuses it); checks that
+can fail with a message for the learner happen before, in the caller's process.
 """
 
 from __future__ import annotations
@@ -15,10 +19,15 @@ from pathlib import Path
 from typing import Any
 
 from assistant.settings import Settings
+from trainer.gpu import gpu_task
 from trainer.jobs import Job, JobStore
 
 MODELS_KEPT = 2
 DEFAULT_MAX_NEW_TOKENS = 128
+# ZeroGPU seconds for one reply: a cold worker loads the small model (a few seconds) and generates
+# up to 128 tokens; compare generates twice. Short requests keep the learner's place in the queue.
+REPLY_GPU_S = 30
+COMPARE_GPU_S = 45
 
 _cache: OrderedDict[tuple[str, str | None], tuple[Any, Any]] = OrderedDict()
 _cache_lock = threading.Lock()
@@ -44,15 +53,11 @@ def generate(
     """The reply of the job's fine-tuned model (or of the local base model when `job_id` is None)."""
     messages = _as_messages(messages)
     if job_id is None:
-        model, tokenizer = _load(settings, settings.local_model, None)
-        with _generate_lock:
-            return _reply(model, tokenizer, messages, max_new_tokens)
+        return _local_reply(settings, settings.local_model, None, messages, max_new_tokens)
     job = _finished_job(settings, job_id, owner)
     if job.backend == "openai":
         return _openai_reply(settings, job.fine_tuned_model or "", messages, max_new_tokens)
-    model, tokenizer = _load(settings, job.model, job.adapter_path)
-    with _generate_lock:
-        return _reply(model, tokenizer, messages, max_new_tokens)
+    return _local_reply(settings, job.model, job.adapter_path, messages, max_new_tokens)
 
 
 def compare(
@@ -70,7 +75,23 @@ def compare(
             "base": _openai_reply(settings, job.model, messages, max_new_tokens),
             "tuned": _openai_reply(settings, job.fine_tuned_model or "", messages, max_new_tokens),
         }
-    model, tokenizer = _load(settings, job.model, job.adapter_path)
+    return _local_compare(settings, job.model, job.adapter_path or "", messages, max_new_tokens)
+
+
+@gpu_task(duration=REPLY_GPU_S)
+def _local_reply(
+    settings: Settings, base_model: str, adapter_path: str | None, messages: list[dict[str, str]], max_new_tokens: int
+) -> str:
+    model, tokenizer = _load(settings, base_model, adapter_path)
+    with _generate_lock:
+        return _reply(model, tokenizer, messages, max_new_tokens)
+
+
+@gpu_task(duration=COMPARE_GPU_S)
+def _local_compare(
+    settings: Settings, base_model: str, adapter_path: str, messages: list[dict[str, str]], max_new_tokens: int
+) -> dict[str, str]:
+    model, tokenizer = _load(settings, base_model, adapter_path)
     with _generate_lock:  # the adapter switch must not leak into another thread's turn
         with model.disable_adapter():
             base = _reply(model, tokenizer, messages, max_new_tokens)

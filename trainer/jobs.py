@@ -58,7 +58,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     checkpoint TEXT,
     remote_id TEXT,
     fine_tuned_model TEXT,
-    summary TEXT
+    summary TEXT,
+    runner TEXT NOT NULL DEFAULT 'process'
 );
 CREATE INDEX IF NOT EXISTS jobs_owner ON jobs(owner, created_at);
 CREATE TABLE IF NOT EXISTS metrics (
@@ -106,6 +107,7 @@ class Job:
     remote_id: str | None = None
     fine_tuned_model: str | None = None
     summary: dict[str, Any] = field(default_factory=dict)
+    runner: str = "process"  # "process": a worker process of its own; "inline": a thread of the app that started it
 
     @property
     def finished(self) -> bool:
@@ -125,6 +127,7 @@ class JobStore:
         with self._connect() as conn:
             conn.execute("PRAGMA journal_mode=WAL")  # readers never block the worker's writes
             conn.executescript(_SCHEMA)
+            _add_runner_column(conn)
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -251,6 +254,18 @@ class JobStore:
                 item.update(json.loads(row["extra"]))
             out.append(item)
         return out
+
+
+def _add_runner_column(conn: sqlite3.Connection) -> None:
+    """Stores made before inline runners lack `runner`; their jobs all ran in worker processes."""
+    columns = {row["name"] for row in conn.execute("PRAGMA table_info(jobs)")}
+    if "runner" in columns:
+        return
+    try:
+        conn.execute("ALTER TABLE jobs ADD COLUMN runner TEXT NOT NULL DEFAULT 'process'")
+    except sqlite3.OperationalError:
+        if "runner" not in {row["name"] for row in conn.execute("PRAGMA table_info(jobs)")}:
+            raise  # not another process adding it at the same moment
 
 
 def _update(conn: sqlite3.Connection, job_id: str, fields: dict[str, Any]) -> None:

@@ -3,11 +3,15 @@
 `start_job` checks the config and data, copies the data into the job's folder (later edits to the
 dataset do not change a running job), records the job as queued and starts
 `python -m trainer.worker JOB_ID` in its own session, its output going to `worker.log` (never to a
-pipe nobody reads). Nothing here imports torch, so the CLI returns at once.
+pipe nobody reads). Nothing here imports torch (off ZeroGPU), so the CLI returns at once.
 
 A worker that dies without reporting is found by its pid (plus the process start time, against pid
 reuse): the process that launched it records `failed` with the signal; any other process marks it
 `interrupted` the next time it looks (`recover_jobs`).
+
+`settings.job_runner_in_use` picks the runner: `process` (the worker above) or `inline` (the same
+job logic in a thread of this process, see `trainer.inline`; what ZeroGPU needs). An inline job's pid
+is the app's, so cancel never signals it: the training loop sees the store's cancel flag instead.
 """
 
 from __future__ import annotations
@@ -35,6 +39,8 @@ from trainer.jobs import (
     job_folder,
     new_job_id,
 )
+# Imported here, not when a job starts: on ZeroGPU its GPU function must exist before the app launches.
+from trainer.inline import start_inline
 from trainer.train_config import TrainConfig, save_config
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -44,7 +50,7 @@ LAUNCH_WINDOW_S = 60.0
 # Locally one example is enough to try things out (the validator enforces the API's 10 for OpenAI).
 MIN_EXAMPLES = {"local": 1, "openai": 10}
 INTERRUPTED_REASON = (
-    "The worker process exited without reporting (the machine restarted or the process was killed). "
+    "The process running the job exited without reporting (the machine or the app restarted, or the process was killed). "
     "Resume the job to continue from its last checkpoint."
 )
 
@@ -88,10 +94,10 @@ def start_job(settings: Settings, config: TrainConfig, owner: str = "default") -
         dataset=label, config=config.model_dump(mode="json"),
     )
     try:
-        _spawn_worker(settings, store, job_id)
-    except OSError as exc:
-        store.transition(job_id, "failed", error=f"Could not start the worker process: {exc}")
-        raise JobSetupError(f"Could not start the worker process for job {job_id}: {exc}") from None
+        _launch(settings, store, job_id)
+    except (OSError, RuntimeError) as exc:  # RuntimeError: no thread could be started
+        store.transition(job_id, "failed", error=f"Could not start the job's runner: {exc}")
+        raise JobSetupError(f"Could not start the runner for job {job_id}: {exc}") from None
     return store.get(job_id)
 
 
@@ -133,6 +139,13 @@ def _copy_into(source: Path, target: Path) -> Path:
     return target
 
 
+def _launch(settings: Settings, store: JobStore, job_id: str) -> None:
+    if settings.job_runner_in_use == "inline":
+        start_inline(settings, store, job_id)
+    else:
+        _spawn_worker(settings, store, job_id)
+
+
 def _spawn_worker(settings: Settings, store: JobStore, job_id: str) -> None:
     folder = job_folder(settings.data_dir, job_id)
     with open(folder / LOG_NAME, "ab") as log:
@@ -149,7 +162,7 @@ def _spawn_worker(settings: Settings, store: JobStore, job_id: str) -> None:
         started = psutil.Process(process.pid).create_time()
     except psutil.NoSuchProcess:
         started = None
-    store.update(job_id, pid=process.pid, pid_started_at=started)
+    store.update(job_id, pid=process.pid, pid_started_at=started, runner="process")
     threading.Thread(target=_reap, args=(process, store, job_id), daemon=True, name=f"reap-{job_id}").start()
 
 
@@ -231,7 +244,12 @@ def cancel_job(settings: Settings, job_id: str, owner: str | None = None, grace_
     store = open_store(settings)
     store.get(job_id, owner)
     job = store.request_cancel(job_id)
-    if worker_alive(job):
+    alive = worker_alive(job)
+    if alive and job.runner == "inline":
+        # Its pid is the app's, never to be signalled: the training callback (every step) and the
+        # OpenAI poll loop see the flag and end the job themselves.
+        _wait_finished(store, job_id, grace_s)
+    elif alive:
         _signal_group(job.pid, signal.SIGTERM)
         if not _wait_gone(job, grace_s):
             _signal_group(job.pid, signal.SIGKILL)
@@ -265,6 +283,15 @@ def _wait_gone(job: Job, timeout: float) -> bool:
     return not worker_alive(job)
 
 
+def _wait_finished(store: JobStore, job_id: str, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if store.get(job_id).finished:
+            return True
+        time.sleep(0.1)
+    return store.get(job_id).finished
+
+
 def _cancel_remote(settings: Settings, remote_id: str) -> None:
     from trainer import openai_jobs
 
@@ -280,7 +307,7 @@ def resume_job(settings: Settings, job_id: str, owner: str | None = None) -> Job
         raise JobSetupError(f"Job {job_id} is {job.status}; only a failed or interrupted job can be resumed.")
     checkpoint = find_last_checkpoint(job_folder(settings.data_dir, job_id)) if job.backend == "local" else None
     store.transition(job_id, "queued", checkpoint=str(checkpoint) if checkpoint else None)
-    _spawn_worker(settings, store, job_id)
+    _launch(settings, store, job_id)
     return store.get(job_id)
 
 

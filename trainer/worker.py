@@ -5,6 +5,10 @@ wait on it. It marks the job running, trains locally or drives the OpenAI job, r
 they come, and ends the job succeeded, failed (with the reason) or cancelled. SIGTERM means
 cancel: the handler raises `JobCancelled` at once, wherever the worker is. With several GPUs the
 worker re-executes itself under `accelerate launch` (same pid, so the job record stays right).
+
+The inline runner (`trainer.inline`) calls the same `run_job` in a thread of the app with
+`inline=True`: no signal handler (signals belong to the app) and no re-exec; cancel then comes only
+through the store's flag, which the training callback and the OpenAI poll loop check.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import threading
 import time
 import traceback
 from pathlib import Path
@@ -43,8 +48,11 @@ def main(argv: list[str] | None = None) -> int:
     return run_job(load_settings(), args[0])
 
 
-def run_job(settings: Settings, job_id: str) -> int:
-    """Run the job to a final status; the exit code is 0 unless it failed."""
+def run_job(settings: Settings, job_id: str, *, inline: bool = False) -> int:
+    """Run the job to a final status; the exit code is 0 unless it failed.
+
+    `inline`: running in a thread of another program (the app), not in a worker process of its own.
+    """
     store = JobStore(settings.jobs_db)
     folder = job_folder(settings.data_dir, job_id)
     try:
@@ -52,10 +60,11 @@ def run_job(settings: Settings, job_id: str) -> int:
     except (OSError, ValueError) as exc:
         _finish(store, job_id, "failed", error=f"The job's {CONFIG_NAME} could not be read: {exc}")
         return 1
-    if config.backend == "local":
-        _relaunch_distributed_if_needed(job_id)
+    if config.backend == "local" and not inline:
+        _relaunch_distributed_if_needed(job_id)  # exec would replace the app
     main_process = os.environ.get("RANK", "0") == "0"
-    signal.signal(signal.SIGTERM, _raise_cancelled)
+    if not inline:
+        signal.signal(signal.SIGTERM, _raise_cancelled)
     if main_process:
         try:
             me = psutil.Process()
@@ -73,13 +82,13 @@ def run_job(settings: Settings, job_id: str) -> int:
         else:
             _run_openai(settings, store, job, config)
     except JobCancelled:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # let the final record go through
+        _ignore_sigterm()  # let the final record go through
         print(f"job {job_id}: cancelled", flush=True)
         if main_process:
             _finish(store, job_id, "cancelled")
         return 0
     except BaseException as exc:  # the job record must say why, whatever went wrong
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        _ignore_sigterm()
         traceback.print_exc()  # full detail to worker.log; the record gets the short reason
         if main_process:
             _finish(store, job_id, "failed", error=describe_error(exc, settings))
@@ -90,6 +99,13 @@ def run_job(settings: Settings, job_id: str) -> int:
 def _raise_cancelled(signum: int, frame: Any) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)  # one cancel is enough; let clean-up finish
     raise JobCancelled()
+
+
+def _ignore_sigterm() -> None:
+    # Only a worker's main thread owns SIGTERM; an inline job's thread leaves the app's handlers alone
+    # (and Python allows signal handlers to be set from the main thread only).
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def _finish(store: JobStore, job_id: str, status: str, **fields: Any) -> None:
@@ -184,7 +200,7 @@ def _run_openai(settings: Settings, store: JobStore, job: Job, config: TrainConf
         # SIGTERM may land inside an HTTP call, where the client wraps our JobCancelled in its own error.
         if not isinstance(exc, JobCancelled) and not store.is_cancel_requested(job.id):
             raise
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the remote cancel must go through
+        _ignore_sigterm()  # the remote cancel must go through
         openai_jobs.cancel(client, remote_id, after_event=after_event)
         raise JobCancelled() from None
     for point in state.result_metrics:  # the full series, where events skipped steps

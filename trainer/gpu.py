@@ -1,0 +1,42 @@
+"""ZeroGPU support: whether the app runs on ZeroGPU, and `gpu_task`, which lends a GPU to one call there.
+
+On ZeroGPU (Hugging Face's shared GPU pool) a process gets a GPU only inside a function decorated
+with `spaces.GPU`, for one call, in a worker the `spaces` package forks from the app. Everywhere
+else `gpu_task` returns the function unchanged, and `spaces` is never imported, so nothing changes
+off Spaces (and the package need not be installed).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from typing import Any, Callable, TypeVar
+
+F = TypeVar("F", bound=Callable[..., Any])
+# The variable the Space's ZeroGPU hardware sets, read by `spaces` itself with the same truth values.
+ZERO_GPU_ENV = "SPACES_ZERO_GPU"
+# A duration in seconds, or a function of the decorated call's arguments returning one.
+Duration = int | Callable[..., int]
+
+
+def zero_gpu_active() -> bool:
+    """True on ZeroGPU hardware with the `spaces` package installed (found, not imported)."""
+    flag = os.environ.get(ZERO_GPU_ENV, "").strip().lower()
+    return flag in ("1", "t", "true") and importlib.util.find_spec("spaces") is not None
+
+
+def gpu_task(duration: Duration) -> Callable[[F], F]:
+    """Decorator factory: `spaces.GPU(duration=...)` on ZeroGPU, the identity elsewhere.
+
+    `duration` is the most GPU time one call may need; ZeroGPU checks it against the visitor's
+    quota before lending the GPU, so ask for what the call needs rather than the maximum.
+    """
+
+    def decorate(function: F) -> F:
+        if not zero_gpu_active():
+            return function
+        import spaces  # imported here only: on ZeroGPU it patches torch, which app.py arranges to happen first
+
+        return spaces.GPU(duration=duration)(function)
+
+    return decorate
