@@ -1,10 +1,12 @@
 """Retrieval bench: hybrid (MiniLM + BM25, rank-fused) against a dense-only baseline, same run.
 
-    .venv/bin/python benches/retrieval.py [--docs knowledge/docs] [--questions benches/data/retrieval_questions.jsonl]
+    .venv/bin/python benches/retrieval.py [--docs knowledge/docs] [--questions FILE.jsonl ...]
                                           [--threads 2] [--json benches/out/retrieval.json]
 
 Indexes the docs into a fresh temporary Chroma index, then for every labelled question
-(lines {"question", "lang", "anchor" | null, "split": "tune" | "eval"}) records where the
+(lines {"question", "lang", "anchor" | null, "split": "tune" | "eval"}; by default the files
+benches/data/retrieval_questions.jsonl, which holds the eval split, and
+retrieval_questions_more.jsonl, more tune questions written later) records where the
 expected section ranks and the `covered` signals. Prints recall@1/@3 per language, the
 covered/not-covered decision with the shipped thresholds and with thresholds re-tuned on the
 `tune` split (reported on `eval` and on all), query latency p50/p95 (warm) and ingest time.
@@ -15,12 +17,13 @@ questions refused with <= 5 % of in-scope ones refused.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import statistics
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,9 +35,10 @@ apply_offline_environment()
 
 from knowledge.index import DEFAULT_DOCS_DIR  # noqa: E402
 from knowledge.ingest import ingest  # noqa: E402
-from knowledge.search import DEFAULT_TUNING, Retriever, Tuning, get_retriever  # noqa: E402
+from knowledge.search import DEFAULT_TUNING, Retriever, Tuning, confidence, get_retriever  # noqa: E402
 
 LANGS = ("en", "fi")
+DATA = ROOT / "benches" / "data"
 MAX_IN_SCOPE_REFUSED = 0.05
 
 
@@ -46,8 +50,7 @@ class Record:
     split: str
     rank: int | None  # 1-based rank of the expected section among the hits; None when missing
     covered: bool
-    dense: float
-    coverage: float
+    signals: dict[str, float]  # what `covered` is decided from (Retriever.search)
     seconds: float
 
 
@@ -66,7 +69,7 @@ def run_questions(retriever: Retriever, questions: list[dict], tuning: Tuning, d
         )
         records.append(
             Record(item["question"], item["lang"], item["anchor"], item["split"], rank, result.covered,
-                   result.signals["dense"], result.signals["coverage"], seconds)
+                   {k: v for k, v in result.signals.items() if k != "confidence"}, seconds)
         )
     return records
 
@@ -86,20 +89,26 @@ def decision_rates(records: list[Record], decide) -> tuple[float, float, float]:
     return off_refused, on_refused, accuracy
 
 
-def confidence(record: Record, share: float) -> float:
-    return share * record.dense + (1 - share) * record.coverage
+def weight_grid(names: list[str], step: float = 0.1) -> list[dict[str, float]]:
+    """Every way to share 1.0 between the signals in `names`, in steps of `step`."""
+    units = round(1 / step)
+    grid = []
+    for parts in itertools.product(range(units + 1), repeat=len(names)):
+        if sum(parts) == units:
+            grid.append({name: round(part * step, 2) for name, part in zip(names, parts) if part})
+    return grid
 
 
-def tune_covered(records: list[Record], shares: list[float]) -> tuple[float, float]:
-    """(dense share, threshold) refusing the most off-topic questions with <= 5 % in-scope refused.
+def tune_covered(records: list[Record], candidates: list[dict[str, float]]) -> tuple[dict[str, float], float]:
+    """(signal weights, threshold) refusing the most off-topic questions with <= 5 % in-scope refused.
 
     Ties go to the widest gap (relative to the spread of the scores) between the refused
     off-topic questions and the in-scope ones, and the threshold sits in the middle of it.
     """
-    best: tuple[tuple[float, float], float, float] | None = None
-    for share in shares:
-        on = sorted(confidence(r, share) for r in records if r.anchor)
-        off = sorted(confidence(r, share) for r in records if not r.anchor)
+    best: tuple[tuple[float, float], dict[str, float], float] | None = None
+    for weights in candidates:
+        on = sorted(confidence(r.signals, weights) for r in records if r.anchor)
+        off = sorted(confidence(r.signals, weights) for r in records if not r.anchor)
         if not on or not off:
             continue
         allowed = int(MAX_IN_SCOPE_REFUSED * len(on))
@@ -111,7 +120,7 @@ def tune_covered(records: list[Record], shares: list[float]) -> tuple[float, flo
         spread = max(on[-1], off[-1]) - min(on[0], off[0]) or 1.0
         key = (refused / len(off), (floor - (max(below) if below else floor)) / spread)
         if best is None or key > best[0]:
-            best = (key, share, threshold)
+            best = (key, weights, threshold)
     assert best is not None
     return best[1], round(best[2], 4)
 
@@ -132,23 +141,23 @@ def report_config(name: str, records: list[Record], shipped_rule, dense_only: bo
             r1, r3 = recall(subset, 1), recall(subset, 3)
             out[f"recall@1_{split}_{lang}"], out[f"recall@3_{split}_{lang}"] = r1, r3
             print(f"{split:6} {lang:4} {n:3d}  {r1:5.3f} {r3:5.3f}")
+    # Only the tune split's misses are shown: the eval split stays unseen while tuning.
     misses = [r for r in records if r.anchor and (r.rank is None or r.rank > 3)]
     for r in misses:
-        print(f"   miss@3 [{r.lang}/{r.split}] rank={r.rank} want={r.anchor}: {r.question}")
+        if r.split == "tune":
+            print(f"   miss@3 [{r.lang}/{r.split}] rank={r.rank} want={r.anchor}: {r.question}")
+    print(f"   eval split: {sum(1 for r in misses if r.split == 'eval')} misses@3 (not shown)")
     print("covered decision (off-topic refused / in-scope refused / accuracy):")
     rules = {}
     if shipped_rule is not None:
         rules["shipped"] = {lang: shipped_rule for lang in LANGS}
-    shares = [0.0] if dense_only else [i / 10 for i in range(11)]
     for lang in LANGS:
         tune_records = [r for r in records if r.lang == lang and r.split == "tune"]
-        if dense_only:
-            share, threshold = tune_covered([replace(r, coverage=0.0) for r in tune_records], [1.0])
-        else:
-            share, threshold = tune_covered(tune_records, shares)
-        rules.setdefault("tuned on tune split", {})[lang] = (lambda r, s=share, t=threshold: confidence(r, s) >= t)
-        print(f"   tuned [{lang}]: dense_share={share} threshold={threshold}")
-        out[f"tuned_{lang}"] = {"dense_share": share, "threshold": threshold}
+        names = ["dense"] if dense_only else sorted({name for r in tune_records for name in r.signals})
+        weights, threshold = tune_covered(tune_records, weight_grid(names))
+        rules.setdefault("tuned on tune split", {})[lang] = (lambda r, w=weights, t=threshold: confidence(r.signals, w) >= t)
+        print(f"   tuned [{lang}]: weights={weights} threshold={threshold}")
+        out[f"tuned_{lang}"] = {"weights": weights, "threshold": threshold}
     for rule_name, per_lang in rules.items():
         for split in ("eval", "all"):
             for lang in LANGS:
@@ -176,7 +185,8 @@ def report_latency(retriever: Retriever, questions: list[dict], dense_only: bool
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--docs", type=Path, default=DEFAULT_DOCS_DIR)
-    parser.add_argument("--questions", type=Path, default=ROOT / "benches" / "data" / "retrieval_questions.jsonl")
+    parser.add_argument("--questions", type=Path, nargs="+", default=[DATA / "retrieval_questions.jsonl", DATA / "retrieval_questions_more.jsonl"],
+                        help="labelled question files (JSONL), read in order")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (the target machine has 2 cores)")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
     args = parser.parse_args()
@@ -184,7 +194,7 @@ def main() -> int:
     import torch
 
     torch.set_num_threads(args.threads)
-    questions = load_questions(args.questions)
+    questions = [item for path in args.questions for item in load_questions(path)]
     with tempfile.TemporaryDirectory() as folder:
         index = Path(folder) / "index"
         started = time.perf_counter()

@@ -108,8 +108,7 @@ def test_ensure_index_is_a_no_op_when_the_docs_are_indexed(lesson_settings) -> N
         ("How much does fine-tuning cost?", {"costs", "cost-estimate"}),
         pytest.param("Missä muodossa opetusdata annetaan?", {"chat-jsonl"},
                      marks=pytest.mark.xfail(strict=True, reason="short Finnish question: heading match too weak in the fusion")),
-        pytest.param("Milloin hienosäätö kannattaa?", {"when-and-why", "use-case"},
-                     marks=pytest.mark.xfail(strict=True, reason="short Finnish question: heading match too weak in the fusion")),
+        ("Milloin hienosäätö kannattaa?", {"when-and-why", "use-case"}),
     ],
 )
 def test_short_questions_from_the_help_texts_cite_their_topic(lessons: Path, question: str, anchors: set[str]) -> None:
