@@ -6,6 +6,8 @@ local model writes nothing here: its Finnish is nonsense and its English invents
 quoted sentences are right by construction. When the assistant passes a `writer` (an
 OpenAI-compatible model), the model writes the answer from the same sections, told to use
 only them, to answer in the learner's language and to cite them; the Sources list is ours.
+Sentences are scored with the vectors the index already holds for them, so an answer embeds only
+the question (re-embedding the sections' sentences made each answer ~6x slower).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from knowledge.embeddings import embed_texts
 from knowledge.lang import SUPPORTED_LANGUAGES, detect_language, language_name
 from knowledge.lexical import coverage_keys
 from knowledge.messages import text_for
-from knowledge.search import Hit, get_retriever, search
+from knowledge.search import Hit, Retriever, get_retriever, search
 from knowledge.store import IndexLike
 
 Writer = Callable[[str, str], str]
@@ -75,16 +77,25 @@ def _answer(question: str, lang: str | None, writer: Writer | None, index: Index
             log.warning("answer writer failed (%s); falling back to the extractive answer", type(error).__name__)
     # Quotes stay in the docs' language; say so when that is not the learner's.
     note = "" if hits[0].lang == lang else text_for("other_language", lang, language=language_name(hits[0].lang, lang)) + "\n\n"
-    return _extractive_answer(question, lang, hits, note)
+    return _extractive_answer(question, lang, hits, note, get_retriever(index))
 
 
-def _extractive_answer(question: str, lang: str, hits: list[Hit], note: str) -> Answer:
+def _extractive_answer(question: str, lang: str, hits: list[Hit], note: str, retriever: Retriever) -> Answer:
     used = hits[:_EXTRACT_SECTIONS]
-    # Prose quotes well; code and table rows out of context do not.
-    units = [(n, unit) for n, hit in enumerate(used) for unit in split_units(hit.text) if unit.kind in ("sentence", "item")]
+    units: list[tuple[int, Unit]] = []
+    stored: list[np.ndarray | None] = []
+    for n, hit in enumerate(used):
+        section_units = split_units(hit.text)
+        vectors = retriever.unit_vectors(hit)
+        for unit_number, unit in enumerate(section_units):
+            if unit.kind in ("sentence", "item"):  # prose quotes well; code and table rows out of context do not
+                units.append((n, unit))
+                # The index embedded these units already; its vectors spare embedding them per answer.
+                stored.append(vectors[unit_number] if vectors is not None and len(vectors) == len(section_units) else None)
     if not units:
         units = [(0, Unit(text=used[0].text, block=0, kind="sentence"))]
-    scores = _score_units(question, lang, [unit for _, unit in units])
+        stored = [None]
+    scores = _score_units(question, lang, [unit for _, unit in units], stored)
     chosen: list[int] = []
     for position in np.argsort(-scores, kind="stable"):
         number = units[position][0]
@@ -152,10 +163,17 @@ def render_units(units: list[Unit]) -> str:
     return "\n\n".join(rendered)
 
 
-def _score_units(question: str, lang: str, units: list[Unit]) -> np.ndarray:
-    """Closeness of each unit to the question: MiniLM cosine plus the share of question words it holds."""
-    vectors = embed_texts([question] + [plain_text(unit.text) for unit in units])
-    dense = vectors[1:] @ vectors[0]
+def _score_units(question: str, lang: str, units: list[Unit], stored: list[np.ndarray | None]) -> np.ndarray:
+    """Closeness of each unit to the question: MiniLM cosine plus the share of question words it holds.
+
+    `stored` holds each unit's vector from the index, or None where it must be embedded here.
+    """
+    missing = [i for i, vector in enumerate(stored) if vector is None]
+    fresh = embed_texts([question] + [plain_text(units[i].text) for i in missing])
+    vectors = [vector for vector in stored]
+    for i, vector in zip(missing, fresh[1:]):
+        vectors[i] = vector
+    dense = np.stack(vectors) @ fresh[0]
     query = set(coverage_keys(question, lang))
     overlap = np.array([len(query & set(coverage_keys(unit.text, lang))) / len(query) if query else 0.0 for unit in units])
     # MiniLM reads Finnish poorly, so word overlap decides more there.

@@ -149,9 +149,15 @@ class Retriever:
         unit_sections = [self.position_of.get(unit_id.rsplit(UNIT_MARK, 1)[0], -1) for unit_id in units["ids"]]
         keep = [i for i, position in enumerate(unit_sections) if position >= 0]
         embeddings = units["embeddings"] if units["embeddings"] is not None else []
-        self.unit_vectors = torch.from_numpy(np.asarray([embeddings[i] for i in keep], dtype=np.float32).reshape(len(keep), -1))
+        self.unit_vectors_matrix = torch.from_numpy(np.asarray([embeddings[i] for i in keep], dtype=np.float32).reshape(len(keep), -1))
         self.unit_section = np.asarray([unit_sections[i] for i in keep], dtype=np.int64)
         self.unit_count = len(keep)
+        # Each section's unit rows in unit order (as `split_units` gives them), for quoting answers.
+        numbered: dict[int, list[tuple[int, int]]] = {}
+        for row, i in enumerate(keep):
+            numbered.setdefault(unit_sections[i], []).append((int(units["ids"][i].rsplit(UNIT_MARK, 1)[1]), row))
+        self.unit_rows = {position: [row for _, row in sorted(rows)] for position, rows in numbered.items()}
+        self.position_of_link = {(section.source, section.anchor): n for n, section in enumerate(self.sections)}
         self.writes = store.writes
         self.checked_at = time.monotonic()
 
@@ -250,9 +256,15 @@ class Retriever:
             return scores
         # The product runs in torch's thread pool: numpy's BLAS threads keep spinning after a call
         # and slowed the next embedding down by half.
-        similarities = (self.unit_vectors @ torch.from_numpy(embed_texts([text])[0])).numpy()  # both normalised
+        similarities = (self.unit_vectors_matrix @ torch.from_numpy(embed_texts([text])[0])).numpy()  # both normalised
         np.maximum.at(scores, self.unit_section, similarities)
         return scores
+
+    def unit_vectors(self, hit: Hit) -> np.ndarray | None:
+        """The stored vectors of the hit's section's units, in `split_units` order (None if unknown)."""
+        position = self.position_of_link.get((hit.source, hit.anchor))
+        rows = self.unit_rows.get(position) if position is not None else None
+        return self.unit_vectors_matrix[rows].numpy() if rows else None
 
     def _gloss(self, question: str, lang: str) -> str:
         return gloss(question, lang, self.english_words)
