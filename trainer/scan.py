@@ -17,6 +17,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
@@ -28,6 +29,7 @@ from trainer.tokens import TokenCounter
 WARNING_LINES = 20
 LONG_REPLY_TOKENS = 4096
 BATCH_BYTES = 1 << 16  # small batches keep decoded objects in cache and memory flat
+MAX_BACKOFF_BLOCKS = 64
 
 
 @dataclass
@@ -145,26 +147,72 @@ def scan_jsonl(path: Path, tally: Tally, start: int = 0, end: int | None = None)
     enabled = gc.isenabled()
     gc.disable()  # decoded batches hold no cycles; the collector would only rescan them
     try:
-        with open(path, "rb") as f:
-            f.seek(start)
-            remaining = (end if end is not None else os.fstat(f.fileno()).st_size) - start
-            line = 1
-            while remaining > 0 and (raws := f.readlines(min(BATCH_BYTES, remaining))):
-                size = sum(map(len, raws))
-                if size > remaining:  # the last lines read belong to the next byte range
-                    raws, size = _cut(raws, remaining)
-                remaining -= size
-                if line == 1 and start == 0 and raws[0].startswith(UTF8_BOM):
-                    raws[0] = raws[0][len(UTF8_BOM):]
-                    tally.warn(1, "utf8_bom")
-                tally.lines += len(raws)
-                if not scan_batch(line, raws, tally):
-                    tally.stopped = True
-                    return
-                line += len(raws)
+        line = 1
+        # Blocks still to go line by line before trying a whole one again.
+        wait = 0 if not tally.duplicates else -1  # -1: never; duplicates need each line's bytes
+        backoff = 1
+        for block in _line_blocks(path, start, end):
+            if line == 1 and start == 0 and block.startswith(UTF8_BOM):
+                block = block[len(UTF8_BOM):]
+                tally.warn(1, "utf8_bom")
+            if wait == 0:
+                # One call decodes a block of clean lines without a bytes object per line. A block
+                # with any other line fails (or comes back short: decode_lines skips blank lines)
+                # and goes line by line; in a file with many such lines trying costs more than it
+                # saves, so each failure doubles how many blocks go line by line before the next try
+                # (and each success halves it).
+                count = block.count(b"\n") + (not block.endswith(b"\n"))
+                examples = _decode_block(block)
+                if examples is not None and len(examples) == count:
+                    tally.lines += count
+                    tally.fast(line, examples, [])
+                    line += count
+                    backoff = max(1, backoff // 2)
+                    continue
+                wait, backoff = backoff, min(2 * backoff, MAX_BACKOFF_BLOCKS)
+            elif wait > 0:
+                wait -= 1
+            raws = block.split(b"\n")
+            if not raws[-1]:
+                raws.pop()  # the empty piece after the block's last newline
+            tally.lines += len(raws)
+            if not scan_batch(line, raws, tally):
+                tally.stopped = True
+                return
+            line += len(raws)
     finally:
         if enabled:
             gc.enable()
+
+
+def _line_blocks(path: Path, start: int, end: int | None) -> Iterator[bytes]:
+    """The bytes [start, end) in blocks of about BATCH_BYTES that end at line ends (the last may not)."""
+    with open(path, "rb") as f:
+        f.seek(start)
+        remaining = (end if end is not None else os.fstat(f.fileno()).st_size) - start
+        pending: list[bytes] = []  # the start of a line longer than a block, joined once it ends
+        while remaining > 0:
+            data = f.read(min(BATCH_BYTES, remaining))
+            if not data:
+                break
+            remaining -= len(data)
+            cut = data.rfind(b"\n") + 1
+            if remaining > 0 and cut == 0:
+                pending.append(data)
+                continue
+            if remaining <= 0:
+                cut = len(data)
+            yield b"".join([*pending, data[:cut]])
+            pending = [data[cut:]] if cut < len(data) else []
+        if pending:
+            yield b"".join(pending)
+
+
+def _decode_block(block: bytes) -> list[fastcheck.FastExample] | None:
+    try:
+        return fastcheck.DECODER.decode_lines(block)
+    except fastcheck.DECODE_ERRORS:
+        return None
 
 
 def scan_batch(start: int, raws: list[bytes], tally: Tally) -> bool:
@@ -189,13 +237,3 @@ def scan_batch(start: int, raws: list[bytes], tally: Tally) -> bool:
                 return False
             i += 1
     return True
-
-
-def _cut(raws: list[bytes], size: int) -> tuple[list[bytes], int]:
-    """The first lines of `raws` that make up exactly `size` bytes."""
-    total = 0
-    for i, raw in enumerate(raws):
-        if total >= size:
-            return raws[:i], total
-        total += len(raw)
-    return raws, total
