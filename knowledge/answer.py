@@ -86,12 +86,15 @@ def _extractive_answer(question: str, lang: str, hits: list[Hit], note: str, ret
     stored: list[np.ndarray | None] = []
     for n, hit in enumerate(used):
         section_units = split_units(hit.text)
+        # The index embedded these units already (same split, so same count); its vectors spare
+        # embedding them for every answer.
         vectors = retriever.unit_vectors(hit)
+        if vectors is not None and len(vectors) != len(section_units):
+            vectors = None
         for unit_number, unit in enumerate(section_units):
             if unit.kind in ("sentence", "item"):  # prose quotes well; code and table rows out of context do not
                 units.append((n, unit))
-                # The index embedded these units already; its vectors spare embedding them per answer.
-                stored.append(vectors[unit_number] if vectors is not None and len(vectors) == len(section_units) else None)
+                stored.append(vectors[unit_number] if vectors is not None else None)
     if not units:
         units = [(0, Unit(text=used[0].text, block=0, kind="sentence"))]
         stored = [None]
@@ -170,7 +173,7 @@ def _score_units(question: str, lang: str, units: list[Unit], stored: list[np.nd
     """
     missing = [i for i, vector in enumerate(stored) if vector is None]
     fresh = embed_texts([question] + [plain_text(units[i].text) for i in missing])
-    vectors = [vector for vector in stored]
+    vectors = list(stored)
     for i, vector in zip(missing, fresh[1:]):
         vectors[i] = vector
     dense = np.stack(vectors) @ fresh[0]

@@ -47,10 +47,6 @@ def _sorted_keys(lang: str) -> list[str]:
     return sorted(load_glossary(lang))
 
 
-def has_glossary(lang: str) -> bool:
-    return bool(load_glossary(lang))
-
-
 @lru_cache(maxsize=4096)
 def gloss(question: str, lang: str, keep: frozenset[str] | None = None) -> str:
     """The question's words in English, in order; "" when `lang` has no glossary.

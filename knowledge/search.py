@@ -217,18 +217,16 @@ class Retriever:
 
         dense: MiniLM similarity of the closest unit (to the gloss, when the question is glossed);
         ngrams / words / heading: BM25 over character n-grams, word lemmas or stems, and the
-        section's own heading; twin: the dense score of the same section in the other language (the
-        docs are parallel); gloss / gloss_words: the question glossed into English
+        section's own heading; gloss / gloss_words: the question glossed into English
         (`knowledge.glossary`), scored dense and by word BM25 against the English sections, each
-        score given to the section's twin. gloss_dense (not a ranker) is the gloss's dense score as is.
+        score given to the section's twin (the same section in the other language: the docs are
+        parallel). gloss_dense (not a ranker) is the gloss's dense score as is.
         """
         count = len(self.sections)
         english = self._gloss(question, lang) if {"gloss", "gloss_words"} & set(names) and "en" in self.lexical else ""
         # With a gloss, MiniLM reads the gloss instead of the question: it cannot read Finnish, and
         # one embedding per question keeps a query within the latency budget.
         channels = {"dense": self._dense_scores(english or question)}
-        if "twin" in names:
-            channels["twin"] = self._twin_scores(channels["dense"])
         if english:
             channels["gloss_dense"] = channels["dense"]
             channels["gloss"] = self._twin_scores(channels["gloss_dense"])

@@ -1,11 +1,12 @@
 """Streaming JSONL into a `Tally`: the fast path, the slow path, and what they count.
 
-`scan_jsonl` reads batches of lines. A batch is decoded line after line with the strict msgspec
-schema of `trainer.fastcheck`; lines it accepts are clean by construction and cost no per-message
-Python work. A line it rejects goes through `trainer.checks` (the notebook's checks, then the
-API's), and decoding resumes after it. The counts are therefore exactly the notebook's
-(`benches/validate.py` asserts this against a reference). Duplicates are found by hashing lines
-as written (trailing whitespace ignored), so a reformatted copy is not one.
+`scan_jsonl` reads blocks of whole lines. A block of clean lines is decoded in one call with the
+strict msgspec schema of `trainer.fastcheck`; lines it accepts are clean by construction and cost
+no per-message Python work. Other blocks go line by line (`scan_batch`): runs of clean lines still
+take the schema, and a line it rejects goes through `trainer.checks` (the notebook's checks, then
+the API's). The counts are therefore exactly the notebook's (`benches/validate.py` asserts this
+against a reference). Duplicates are found by hashing lines as written (trailing whitespace
+ignored), so a reformatted copy is not one.
 """
 
 from __future__ import annotations
@@ -148,14 +149,13 @@ def scan_jsonl(path: Path, tally: Tally, start: int = 0, end: int | None = None)
     gc.disable()  # decoded batches hold no cycles; the collector would only rescan them
     try:
         line = 1
-        # Blocks still to go line by line before trying a whole one again.
-        wait = 0 if not tally.duplicates else -1  # -1: never; duplicates need each line's bytes
-        backoff = 1
+        whole_blocks = not tally.duplicates  # duplicates need each line's bytes
+        wait, backoff = 0, 1  # blocks to go line by line before trying a whole one again; next wait
         for block in _line_blocks(path, start, end):
             if line == 1 and start == 0 and block.startswith(UTF8_BOM):
                 block = block[len(UTF8_BOM):]
                 tally.warn(1, "utf8_bom")
-            if wait == 0:
+            if whole_blocks and not wait:
                 # One call decodes a block of clean lines without a bytes object per line. A block
                 # with any other line fails (or comes back short: decode_lines skips blank lines)
                 # and goes line by line; in a file with many such lines trying costs more than it
@@ -170,7 +170,7 @@ def scan_jsonl(path: Path, tally: Tally, start: int = 0, end: int | None = None)
                     backoff = max(1, backoff // 2)
                     continue
                 wait, backoff = backoff, min(2 * backoff, MAX_BACKOFF_BLOCKS)
-            elif wait > 0:
+            elif wait:
                 wait -= 1
             raws = block.split(b"\n")
             if not raws[-1]:
