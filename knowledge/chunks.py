@@ -6,6 +6,10 @@ so `source#anchor` opens the section on GitHub. Units (sentences, list items, ta
 code blocks) are what the dense retriever embeds and what extractive answers quote: a
 paraphrased question usually matches one statement of a section, which a whole-section
 vector blurs.
+
+A section may list the questions it answers in a comment under its heading
+(`<!-- questions:` then one `- question` per line, then `-->`): hidden when the doc is read,
+indexed so a learner's paraphrase meets a question worded the way learners word them.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ _SLUG_DROP = re.compile(r"[^\w\- ]", re.UNICODE)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[*_`]?[A-ZÄÖÅ0-9])")
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
 _TABLE_RULE = re.compile(r"^\|?[\s:|-]+\|?$")
+_QUESTIONS = re.compile(r"<!--\s*questions:(.*?)-->", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -34,6 +39,7 @@ class Section:
     heading: str  # heading path as written, e.g. "Practical notes > Epochs"
     anchor: str  # id of the deepest heading ("" for text before any heading)
     title: str  # the doc's top heading
+    questions: tuple[str, ...] = ()  # the questions the section says it answers
 
 
 @dataclass
@@ -60,9 +66,13 @@ def split_sections(markdown: str) -> list[Section]:
             title = names[0]
         # The header splitter joins paragraphs with a markdown line break; restore the blank lines.
         body = doc.page_content.replace("  \n", "\n\n").strip()
+        questions = tuple(
+            line.strip()[1:].strip() for block in _QUESTIONS.findall(body) for line in block.splitlines() if line.strip().startswith("-")
+        )
+        body = _QUESTIONS.sub("", body).strip()
         if body:
             heading = HEADING_SEPARATOR.join(names)
-            sections.append(Section(text=body, heading=heading, anchor=anchor, title=title or heading))
+            sections.append(Section(text=body, heading=heading, anchor=anchor, title=title or heading, questions=questions))
     return sections
 
 

@@ -26,7 +26,7 @@ _model = None
 
 
 class EmbeddingModelMissing(RuntimeError):
-    """The packaged MiniLM model is not installed."""
+    """A packaged embedding model (MiniLM, or e5 in knowledge.multilingual) is not installed."""
 
 
 def load_embedding_model():  # -> sentence_transformers.SentenceTransformer
@@ -64,19 +64,17 @@ def embed_texts(texts: list[str], batch_size: int = 32) -> np.ndarray:
     return vectors.astype(np.float32, copy=False)
 
 
-@register_embedding_function
-class MiniLMEmbeddingFunction(EmbeddingFunction[Documents]):
-    """Chromadb embedding function backed by the packaged MiniLM; the model loads on first use."""
+class PackagedEmbeddingFunction(EmbeddingFunction[Documents]):
+    """What chromadb asks of an embedding function, for a model shipped inside a package.
+
+    A subclass gives `name()`, `LABEL` and `__call__`; the config carries only the label, so
+    opening a collection never loads (or downloads) anything until text is embedded.
+    """
+
+    LABEL = ""
 
     def __init__(self) -> None:
         pass
-
-    def __call__(self, input: Documents) -> Embeddings:
-        return list(embed_texts(list(input)))
-
-    @staticmethod
-    def name() -> str:
-        return EMBEDDING_NAME
 
     def default_space(self) -> Space:
         return "cosine"
@@ -84,12 +82,12 @@ class MiniLMEmbeddingFunction(EmbeddingFunction[Documents]):
     def supported_spaces(self) -> list[Space]:
         return ["cosine"]
 
-    @staticmethod
-    def build_from_config(config: dict[str, Any]) -> "MiniLMEmbeddingFunction":
-        return MiniLMEmbeddingFunction()
+    @classmethod
+    def build_from_config(cls, config: dict[str, Any]) -> "PackagedEmbeddingFunction":
+        return cls()
 
     def get_config(self) -> dict[str, Any]:
-        return {"model": MODEL_LABEL}
+        return {"model": self.LABEL}
 
     @staticmethod
     def validate_config(config: dict[str, Any]) -> None:
@@ -97,3 +95,17 @@ class MiniLMEmbeddingFunction(EmbeddingFunction[Documents]):
 
     def validate_config_update(self, old_config: dict[str, Any], new_config: dict[str, Any]) -> None:
         return None
+
+
+@register_embedding_function
+class MiniLMEmbeddingFunction(PackagedEmbeddingFunction):
+    """Chromadb embedding function backed by the packaged MiniLM; the model loads on first use."""
+
+    LABEL = MODEL_LABEL
+
+    def __call__(self, input: Documents) -> Embeddings:
+        return list(embed_texts(list(input)))
+
+    @staticmethod
+    def name() -> str:
+        return EMBEDDING_NAME

@@ -19,7 +19,8 @@ import numpy as np
 from knowledge.chunks import HEADING_SEPARATOR, plain_text, split_sections, split_units
 from knowledge.embeddings import EMBEDDING_DIM, embed_texts
 from knowledge.loader import DocFile, IngestError, find_markdown_files, load_doc
-from knowledge.store import UNIT_MARK, IndexLike, Store, open_store
+from knowledge.multilingual import MULTILINGUAL_DIM, embed_passages, embed_queries
+from knowledge.store import QUESTION_MARK, UNIT_MARK, IndexLike, Store, open_store
 
 _WRITE_BATCH = 256
 
@@ -77,10 +78,11 @@ def ingest(source_dir: Path | str, index: IndexLike, *, label: str | None = None
         report.removed = len(gone)
         ids, documents, embed_inputs, metadatas = _chunk_all(changed, root_key, report.warnings)
         embeddings = _embed(ids, embed_inputs, documents) if ids else None
+        multilingual = _embed_multilingual(ids, embed_inputs, metadatas)
         old_ids = [chunk_id for doc in changed if doc.source in stored for chunk_id in stored[doc.source][1]]
         old_ids += [chunk_id for source in gone for chunk_id in stored[source][1]]
         if ids or old_ids:
-            _write(store, ids, documents, embeddings, metadatas, old_ids)
+            _write(store, ids, documents, embeddings, metadatas, multilingual, old_ids)
         report.chunks = len(ids)
         report.total_chunks = store.count()
         report.total_sections = len(store.collection.get(where={"kind": "section"}, include=[])["ids"])
@@ -104,18 +106,20 @@ def _load_all(root: Path) -> list[DocFile]:
 def _stored_files(store: Store, root_key: str) -> dict[str, tuple[str, list[str]]]:
     """source -> (digest, chunk ids) for what the index holds from this folder."""
     result = store.collection.get(where={"root": root_key}, include=["metadatas"])
+    multilingual = set(store.multilingual.get(where={"root": root_key}, include=[])["ids"])
     files: dict[str, tuple[str, list[str]]] = {}
     for chunk_id, meta in zip(result["ids"], result["metadatas"] or []):
         digest, chunk_ids = files.setdefault(meta["source"], (meta["digest"], []))
         chunk_ids.append(chunk_id)
-        if digest != meta["digest"]:
+        if digest != meta["digest"] or (meta["kind"] != "section" and chunk_id not in multilingual):
             # Leftovers of an interrupted write: mark the file changed so it is rebuilt.
             files[meta["source"]] = ("", chunk_ids)
     return files
 
 
 def _chunk_all(docs: list[DocFile], root_key: str, warnings: list[str]):
-    """Records for the collection: one per section (its text, for display) and one per unit (for dense search)."""
+    """Records for the collection: one per section (its text, for display), one per unit and one per listed
+    question (for dense search)."""
     ids, documents, embed_inputs, metadatas = [], [], [], []
     root_tag = hashlib.sha1(root_key.encode()).hexdigest()[:10]
     for doc in docs:
@@ -139,6 +143,11 @@ def _chunk_all(docs: list[DocFile], root_key: str, warnings: list[str]):
                 documents.append(unit.text)
                 embed_inputs.append(f"{topic}: {plain_text(unit.text)}")
                 metadatas.append({**base, "kind": "unit"})
+            for question_number, question in enumerate(section.questions):
+                ids.append(f"{section_id}{QUESTION_MARK}{question_number}")
+                documents.append(question)
+                embed_inputs.append(question)
+                metadatas.append({**base, "kind": "question"})
     return ids, documents, embed_inputs, metadatas
 
 
@@ -158,22 +167,40 @@ def _embed(ids: list[str], inputs: list[str | None], documents: list[str]) -> np
     return vectors
 
 
-def _write(store: Store, ids, documents, embeddings, metadatas, old_ids: list[str]) -> None:
-    collection = store.collection
-    written: list[str] = []
+def _embed_multilingual(ids: list[str], inputs: list[str | None], metadatas: list[dict]) -> tuple[list[str], np.ndarray, list[dict]]:
+    """(ids, e5 vectors, metadatas) of the units and questions: e5 compares a question with a
+    listed question as two queries, and with a unit as query against passage."""
+    rows = [i for i, text in enumerate(inputs) if text is not None]
+    vectors = np.zeros((len(rows), MULTILINGUAL_DIM), dtype=np.float32)
+    for kind, embed in (("unit", embed_passages), ("question", embed_queries)):
+        chosen = [n for n, i in enumerate(rows) if metadatas[i]["kind"] == kind]
+        if chosen:
+            vectors[chosen] = embed([inputs[rows[n]] for n in chosen])
+    return [ids[i] for i in rows], vectors, [metadatas[i] for i in rows]
+
+
+def _write(store: Store, ids, documents, embeddings, metadatas, multilingual, old_ids: list[str]) -> None:
+    """Upsert into both collections, then delete what is stale; a failed upsert removes what it added."""
+    multilingual_ids, multilingual_vectors, multilingual_metadatas = multilingual
+    written: list[tuple[object, str]] = []
     try:
-        for start in range(0, len(ids), _WRITE_BATCH):
-            end = start + _WRITE_BATCH
-            collection.upsert(
-                ids=ids[start:end], documents=documents[start:end], embeddings=embeddings[start:end], metadatas=metadatas[start:end]
-            )
-            written.extend(ids[start:end])
+        for collection, batch_ids, fields in (
+            (store.collection, ids, {"documents": documents, "embeddings": embeddings, "metadatas": metadatas}),
+            (store.multilingual, multilingual_ids, {"embeddings": multilingual_vectors, "metadatas": multilingual_metadatas}),
+        ):
+            for start in range(0, len(batch_ids), _WRITE_BATCH):
+                end = start + _WRITE_BATCH
+                collection.upsert(ids=batch_ids[start:end], **{name: values[start:end] for name, values in fields.items()})
+                written.extend((collection, chunk_id) for chunk_id in batch_ids[start:end])
     except Exception as error:
-        fresh = [chunk_id for chunk_id in written if chunk_id not in set(old_ids)]
-        if fresh:
-            collection.delete(ids=fresh)
+        old = set(old_ids)
+        for collection in (store.collection, store.multilingual):
+            fresh = [chunk_id for owner, chunk_id in written if owner is collection and chunk_id not in old]
+            if fresh:
+                collection.delete(ids=fresh)
         raise IngestError(f"Writing to the index at {store.location} failed ({error}); the previous index was kept.") from None
     stale = sorted(set(old_ids) - set(ids))
-    for start in range(0, len(stale), _WRITE_BATCH):
-        collection.delete(ids=stale[start : start + _WRITE_BATCH])
+    for collection in (store.collection, store.multilingual):
+        for start in range(0, len(stale), _WRITE_BATCH):
+            collection.delete(ids=stale[start : start + _WRITE_BATCH])
     store.bump_revision()

@@ -20,14 +20,15 @@ MARKDOWN_SUFFIXES = (".md", ".markdown")
 # A lesson is tens of kilobytes; a markdown file of megabytes is a dump or a mistake, not a doc.
 MAX_FILE_BYTES = 5 * 1024 * 1024
 # Bumped whenever cleaning or splitting changes, so re-ingest rebuilds files whose bytes did not change.
-PIPELINE_VERSION = "1"
+PIPELINE_VERSION = "2"
 _SKIPPED_DIRS = {"node_modules", "__pycache__"}
 # Two-letter codes accepted as a language folder (`docs/fi/...`); the rest of a path is not guessed at.
 LANGUAGE_CODES = frozenset(
     "ar bg bn ca cs da de el en es et fa fi fr he hi hr hu id it ja ko lt lv ms nl no pl pt ro ru sk sl sr sv th tr uk ur vi zh".split()
 )
 
-_HTML_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
+# Comments are dropped, except a section's list of the questions it answers (knowledge.chunks).
+_HTML_COMMENT = re.compile(r"<!--(?!\s*questions:).*?-->", re.DOTALL)
 # Badges are images wrapped in links: [![alt](img)](target).
 _LINKED_IMAGE = re.compile(r"\[!\[[^\]]*\]\([^)]*\)\]\([^)]*\)")
 _IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
@@ -112,7 +113,7 @@ def decode_text(data: bytes, source: str) -> str:
 
 
 def clean_markdown(text: str) -> str:
-    """Drop what is noise for retrieval: HTML comments, badges and images; normalise line ends."""
+    """Drop what is noise for retrieval: HTML comments (but questions lists), badges and images; normalise line ends."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = _HTML_COMMENT.sub("", text)
     text = _LINKED_IMAGE.sub("", text)

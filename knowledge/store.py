@@ -1,7 +1,9 @@
 """The Chroma collection that holds the lesson sections, embedded or on a Chroma server.
 
 `open_store` accepts what callers have at hand (a Store, Settings, or an index folder) and
-always passes our MiniLM embedding function, never chromadb's downloading default.
+always passes our embedding functions, never chromadb's downloading default. The sections and
+their units live in one collection with MiniLM vectors; a second collection holds the same
+units' multilingual (e5) vectors under the same ids.
 The collection doubles as the ingest manifest: every chunk records the folder it came from,
 its file and the file's digest, so incremental ingest needs no second file to keep in sync.
 A `revision` in the collection metadata changes on every write, telling cached retrievers
@@ -21,12 +23,15 @@ import chromadb
 from filelock import FileLock
 
 from knowledge.embeddings import MiniLMEmbeddingFunction
+from knowledge.multilingual import MultilingualEmbeddingFunction
 
 if TYPE_CHECKING:
     from assistant.settings import Settings
 
 COLLECTION_NAME = "lesson_sections"
+MULTILINGUAL_COLLECTION_NAME = "lesson_units_multilingual"
 UNIT_MARK = "/u"  # a unit's id is its section's id + UNIT_MARK + its number
+QUESTION_MARK = "/q"  # the same for the questions a section lists (knowledge.chunks)
 _SQLITE_FILE = "chroma.sqlite3"
 _cache: dict[str, "Store"] = {}
 _cache_lock = threading.Lock()
@@ -42,6 +47,7 @@ class Store:
 
     client: Any
     collection: Any
+    multilingual: Any  # the units' e5 vectors
     location: str  # index folder path, or http://host:port for a server
     path: Path | None  # the embedded index folder; None on a server
     writes: int = 0  # writes through this handle, so this process sees its own changes at once
@@ -118,14 +124,21 @@ def _connect(host: str | None, port: int, path: Path | None, *, create: bool) ->
             raise IndexNotFound(f"The index path {path} is a file, not a folder.")
         path.mkdir(parents=True, exist_ok=True)
         client = chromadb.PersistentClient(path=str(path), settings=settings)
-    embedding_function = MiniLMEmbeddingFunction()
+    named = [(COLLECTION_NAME, MiniLMEmbeddingFunction()), (MULTILINGUAL_COLLECTION_NAME, MultilingualEmbeddingFunction())]
     if create:
-        collection = client.get_or_create_collection(
-            COLLECTION_NAME, embedding_function=embedding_function, configuration={"hnsw": {"space": "cosine"}}
+        collection, multilingual = (
+            client.get_or_create_collection(name, embedding_function=function, configuration={"hnsw": {"space": "cosine"}})
+            for name, function in named
         )
     else:
         try:
-            collection = client.get_collection(COLLECTION_NAME, embedding_function=embedding_function)
+            collection = client.get_collection(COLLECTION_NAME, embedding_function=named[0][1])
         except Exception:  # NotFoundError on embedded and on server clients alike
             raise IndexNotFound(f"The index at {location} has no lessons yet. Run `python -m knowledge ingest DIR`.") from None
-    return Store(client=client, collection=collection, location=location, path=path)
+        try:
+            multilingual = client.get_collection(MULTILINGUAL_COLLECTION_NAME, embedding_function=named[1][1])
+        except Exception:
+            raise IndexNotFound(
+                f"The index at {location} was built by an older finetune-tutor. Run `python -m knowledge ingest DIR` to update it."
+            ) from None
+    return Store(client=client, collection=collection, multilingual=multilingual, location=location, path=path)

@@ -1,4 +1,4 @@
-"""Ingest with the real parts: real chromadb (embedded and a real Chroma server), the real MiniLM model."""
+"""Ingest with the real parts: real chromadb (embedded and a real Chroma server), the real MiniLM and e5 models."""
 
 from __future__ import annotations
 
@@ -9,14 +9,16 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from assistant.settings import Settings
 from knowledge.embeddings import EMBEDDING_NAME, MiniLMEmbeddingFunction
 from knowledge.ingest import ingest
 from knowledge.loader import MAX_FILE_BYTES, IngestError
+from knowledge.multilingual import MultilingualEmbeddingFunction
 from knowledge.search import search
-from knowledge.store import open_store
+from knowledge.store import MULTILINGUAL_COLLECTION_NAME, IndexNotFound, forget_store, open_store
 
 DOCS = {
     "en/basics.md": (
@@ -221,3 +223,60 @@ def test_chroma_server_via_settings(tmp_path: Path) -> None:
         server.terminate()
         server.wait(timeout=10)
         log.close()
+
+
+def _with_listed_questions() -> dict[str, str]:
+    return {
+        **DOCS,
+        "en/data.md": DOCS["en/data.md"].replace(
+            "## JSONL format {#jsonl}\n\n", "## JSONL format {#jsonl}\n\n<!-- questions:\n- What goes on each row of my upload?\n- file layout for chat examples\n-->\n\n"
+        ),
+    }
+
+
+def test_units_and_listed_questions_get_multilingual_vectors(tmp_path: Path) -> None:
+    index = tmp_path / "index"
+    ingest(write_docs(tmp_path / "docs", _with_listed_questions()), index)
+    store = open_store(index)
+    assert isinstance(store.multilingual._embedding_function, MultilingualEmbeddingFunction)
+    records = store.collection.get(where={"kind": {"$in": ["unit", "question"]}}, include=["metadatas", "documents"])
+    multilingual = store.multilingual.get(include=["embeddings", "metadatas"])
+    assert sorted(records["ids"]) == sorted(multilingual["ids"])  # every unit and question, under the same id
+    assert all(abs(float(np.linalg.norm(vector)) - 1.0) < 1e-3 for vector in multilingual["embeddings"])
+    questions = [doc for doc, meta in zip(records["documents"], records["metadatas"]) if meta["kind"] == "question"]
+    assert sorted(questions) == ["What goes on each row of my upload?", "file layout for chat examples"]
+    # The listed questions are searchable, and never shown as the section's text.
+    result = search("what goes on a row of the upload?", index=index, lang="en", k=1)
+    assert result.hits[0].anchor == "jsonl" and "upload" not in result.hits[0].text
+
+
+def test_an_index_without_multilingual_vectors_is_rebuilt_by_ingest(tmp_path: Path) -> None:
+    docs, index = write_docs(tmp_path / "docs"), tmp_path / "index"
+    ingest(docs, index)
+    store = open_store(index)
+    store.client.delete_collection(MULTILINGUAL_COLLECTION_NAME)  # as an index from an older version
+    forget_store(store.location)
+    with pytest.raises(IndexNotFound, match="older finetune-tutor"):
+        search("What is an epoch?", index=index)
+    report = ingest(docs, index)
+    assert (report.added, report.updated, report.skipped) == (0, 3, 0)
+    assert search("What is an epoch?", index=index, k=1).hits[0].anchor == "epochs"
+    assert ingest(docs, index).skipped == 3  # and then it is up to date
+
+
+def test_a_failed_write_keeps_the_previous_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    docs, index = write_docs(tmp_path / "docs"), tmp_path / "index"
+    ingest(docs, index)
+    store = open_store(index)
+    before = (sorted(store.collection.get(include=[])["ids"]), sorted(store.multilingual.get(include=[])["ids"]))
+    (docs / "en" / "basics.md").write_text(DOCS["en/basics.md"] + "\nA new paragraph that must not be indexed.\n", encoding="utf-8")
+
+    def full_disk(**kwargs) -> None:
+        raise RuntimeError("database or disk is full")
+
+    monkeypatch.setattr(store.multilingual, "upsert", full_disk)  # the second collection's write fails
+    with pytest.raises(IngestError, match="previous index was kept"):
+        ingest(docs, index)
+    monkeypatch.undo()
+    assert (sorted(store.collection.get(include=[])["ids"]), sorted(store.multilingual.get(include=[])["ids"])) == before
+    assert ingest(docs, index).updated == 1  # the next ingest goes through

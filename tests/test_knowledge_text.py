@@ -123,3 +123,15 @@ def test_lexical_terms_match_finnish_inflections() -> None:
     doc = set(index_terms("Hienosäätö maksaa: kustannuksia syntyy datasta.", "fi"))
     assert question & doc  # shared n-grams despite different word forms
     assert "mitä" not in tokenize("Mitä hienosäätö on?", "fi")
+
+
+def test_a_sections_listed_questions_are_kept_apart_from_its_text() -> None:
+    doc = clean_markdown(
+        "# Guide {#guide}\n\n<!-- questions:\n- Where do I start?\n-   how to begin\n-->\n\nIntro.\n\n"
+        "<!-- a note for editors -->\n## Setup\n\nStep one.\n"
+    )
+    assert "editors" not in doc  # other comments are still dropped
+    guide, setup = split_sections(doc)
+    assert guide.questions == ("Where do I start?", "how to begin")
+    assert guide.text == "Intro."
+    assert setup.questions == () and setup.text == "Step one."

