@@ -10,6 +10,7 @@ e5 is trained with prefixes: questions are embedded as "query: ...", the doc uni
 from __future__ import annotations
 
 import threading
+
 import numpy as np
 from chromadb.api.types import Documents, Embeddings
 from chromadb.utils.embedding_functions import register_embedding_function

@@ -47,7 +47,7 @@ class Store:
 
     client: Any
     collection: Any
-    multilingual: Any  # the units' e5 vectors
+    multilingual: Any  # the e5 vectors of the units and listed questions, same ids
     location: str  # index folder path, or http://host:port for a server
     path: Path | None  # the embedded index folder; None on a server
     writes: int = 0  # writes through this handle, so this process sees its own changes at once
