@@ -133,12 +133,6 @@ class Retriever:
                 _Section(data["documents"][i].strip(), meta["heading"], meta["source"], meta["lang"], meta["anchor"], meta["title"])
             )
         self.langs = np.array([section.lang for section in self.sections])
-        listed = store.collection.get(where={"kind": "question"}, include=["documents"])
-        self.section_questions: dict[int, list[str]] = {}
-        for question_id, text in zip(listed["ids"], listed["documents"] or []):
-            position = self.position_of.get(question_id.rsplit(QUESTION_MARK, 1)[0])
-            if position is not None:
-                self.section_questions.setdefault(position, []).append(text)
         self.lexical: dict[str, LexicalIndex] = {}
         for lang in sorted(set(self.langs.tolist())):
             positions = [i for i, section in enumerate(self.sections) if section.lang == lang]
@@ -169,9 +163,15 @@ class Retriever:
             numbered.setdefault(int(self.units.section[row]), []).append((int(unit_id.rsplit(UNIT_MARK, 1)[1]), row))
         self.unit_rows = {position: [row for _, row in sorted(rows)] for position, rows in numbered.items()}
         # BM25 over the listed questions, per language.
+        listed = store.collection.get(where={"kind": "question"}, include=["documents"])
+        questions_of: dict[int, list[str]] = {}
+        for question_id, text in zip(listed["ids"], listed["documents"] or []):
+            position = self.position_of.get(question_id.rsplit(QUESTION_MARK, 1)[0])
+            if position is not None:
+                questions_of.setdefault(position, []).append(text)
         self.question_lexical: dict[str, LexicalIndex] = {}
         for lang, lexical in self.lexical.items():
-            texts = ["\n".join(self.section_questions.get(int(i), [])) for i in lexical.positions]
+            texts = ["\n".join(questions_of.get(int(i), [])) for i in lexical.positions]
             self.question_lexical[lang] = LexicalIndex.build(texts, list(lexical.positions), lang)
         self.position_of_link = {(section.source, section.anchor): n for n, section in enumerate(self.sections)}
         self.writes = store.writes
