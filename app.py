@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import uuid
 
-from assistant.settings import apply_offline_environment, load_settings
-from trainer.gpu import zero_gpu_active
+from core.settings import apply_offline_environment, load_settings
+from core.device import zero_gpu_active
 
 apply_offline_environment()  # before gradio and transformers are imported
 
@@ -19,10 +19,10 @@ if zero_gpu_active():
 
 import gradio as gr  # noqa: E402
 
-from assistant.context import LEARNER_ID  # noqa: E402
+from assistant.tool_context import LEARNER_ID  # noqa: E402
 from assistant.conversation import Agent  # noqa: E402
-from assistant.llm import make_backend  # noqa: E402
-from assistant.settings import Settings  # noqa: E402
+from core.llm import make_backend  # noqa: E402
+from core.settings import Settings  # noqa: E402
 from assistant.toolbox import default_toolbox  # noqa: E402
 from ui import chat_tab, dataset_tab, jobs_tab  # noqa: E402
 from ui.i18n import T  # noqa: E402
@@ -72,8 +72,8 @@ def main() -> None:
 
     import torch
 
-    from trainer.launch import open_store, recover_jobs
-    from trainer.local_train import pick_cpu_threads
+    from trainer.jobs.control import open_store, recover_jobs
+    from trainer.jobs.lora import pick_cpu_threads
 
     # Leave a core for training workers: two processes spinning threads on the same cores slow both 10x.
     torch.set_num_threads(pick_cpu_threads())

@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from typing import Any, Iterator
 
 from assistant import guide, prompts
-from assistant.context import ToolContext, load_state
-from assistant.llm import BackendError, ChatBackend, Completion
+from assistant.tool_context import ToolContext, load_state
+from core.llm import BackendError, ChatBackend, Completion
 from assistant.router import route
-from assistant.settings import Settings
-from assistant.tools import ToolCallRecord, Toolbox
+from core.settings import Settings
+from assistant.registry import ToolCallRecord, Toolbox
 from knowledge.lang import detect_language
-from knowledge.writer import writer_for_backend
+from core.llm import writer_for_backend
 
 MAX_TOOL_ROUNDS = 5
 SHORT_MESSAGE_WORDS = 2

@@ -12,13 +12,13 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-from assistant.context import ToolContext
-from assistant.settings import Settings
-from assistant.tools import ToolOutput, tool
-from trainer.datasets import DatasetStore, learner_store
-from trainer.drafts import draft_examples as make_drafts
-from trainer.examples import make_example
-from trainer.validate import Report
+from assistant.tool_context import ToolContext
+from core.settings import Settings
+from assistant.registry import ToolOutput, tool
+from trainer.data.store import DatasetStore, learner_store
+from trainer.data.drafts import draft_examples as make_drafts
+from trainer.data.examples import make_example
+from trainer.validation.report import Report
 
 DEFAULT_DATASET = "my-dataset"
 

@@ -13,9 +13,9 @@ from typing import Annotated, Callable, Literal
 
 from pydantic import Field
 
-from assistant.context import ToolContext
+from assistant.tool_context import ToolContext
 from assistant.router import CHECK_ANSWER
-from assistant.tools import ToolOutput, tool
+from assistant.registry import ToolOutput, tool
 
 MIN_EXAMPLES = 10
 
@@ -68,9 +68,9 @@ def _dataset_valid(context: ToolContext) -> bool:
 
 
 def _job_succeeded(context: ToolContext) -> bool:
-    from trainer import launch
+    from trainer.jobs import control
 
-    return any(j["status"] == "succeeded" for j in launch.list_jobs(context.settings, context.learner))
+    return any(j["status"] == "succeeded" for j in control.list_jobs(context.settings, context.learner))
 
 
 STEPS: list[Step] = [

@@ -6,11 +6,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from assistant.context import ToolContext
+from assistant.tool_context import ToolContext
 from assistant.dataset_tools import dataset_file
-from assistant.tools import ToolOutput, tool
-from trainer import inference, launch
-from trainer.train_config import TrainConfig
+from assistant.registry import ToolOutput, tool
+from trainer.jobs import control, inference
+from trainer.jobs.config import TrainConfig
 
 _STATUS_WORDS = {
     "fi": {"queued": "jonossa", "running": "käynnissä", "succeeded": "valmis", "failed": "epäonnistui",
@@ -64,7 +64,7 @@ def describe_progress(job: dict[str, Any], lang: str) -> str:
 def _job_id(context: ToolContext, job_id: str | None) -> str:
     chosen = job_id or context.state.last_job
     if not chosen:
-        jobs = launch.list_jobs(context.settings, context.learner)
+        jobs = control.list_jobs(context.settings, context.learner)
         if not jobs:
             raise ValueError("Sinulla ei ole vielä töitä: sano *aloita nopea hienosäätö*." if context.lang == "fi"
                              else "You have no jobs yet: say *start a quick fine-tune*.")
@@ -84,9 +84,9 @@ def start_finetune(
     """Start a fine-tune job on one of the learner's datasets; it runs in the background."""
     name, path = dataset_file(context, dataset)
     config = TrainConfig(train_file=path, dataset=name, preset=preset, backend=backend, epochs=epochs, base_model=model)
-    job = launch.start_job(context.settings, config, owner=context.learner)
+    job = control.start_job(context.settings, config, owner=context.learner)
     context.state.last_job = job.id
-    status = launch.job_status(context.settings, job.id, context.learner)
+    status = control.job_status(context.settings, job.id, context.learner)
     fi = context.lang == "fi"
     reply = (f"Aloitin hienosäätötyön **{job.id}** aineistolla *{name}* ({preset}). Kysy *mikä on koulutuksen tila?* "
              "tai seuraa käyrää Työt-välilehdellä." if fi else
@@ -100,7 +100,7 @@ def job_status(
     job_id: Annotated[str | None, Field(description="Job id; default the learner's latest job.")] = None,
 ) -> ToolOutput:
     """Report a fine-tune job's status, step, losses and result."""
-    status = launch.job_status(context.settings, _job_id(context, job_id), context.learner)
+    status = control.job_status(context.settings, _job_id(context, job_id), context.learner)
     text = describe_progress(status, context.lang)
     return ToolOutput({"job": {k: v for k, v in status.items() if k != "metrics"}, "metrics": status["metrics"][-20:]}, text, text)
 
@@ -108,7 +108,7 @@ def job_status(
 @tool
 def list_jobs(context: ToolContext) -> ToolOutput:
     """List the learner's fine-tune jobs, newest first."""
-    jobs = launch.list_jobs(context.settings, context.learner)
+    jobs = control.list_jobs(context.settings, context.learner)
     lines = [f"- **{j['id']}** · {j['status']} · {j['backend']} · {j['dataset']} · {j['created_at']}" for j in jobs]
     text = "\n".join(lines) or ("Ei vielä töitä." if context.lang == "fi" else "No jobs yet.")
     return ToolOutput({"jobs": jobs}, text, text)
@@ -120,7 +120,7 @@ def cancel_job(
     job_id: Annotated[str | None, Field(description="Job id; default the learner's latest job.")] = None,
 ) -> ToolOutput:
     """Cancel a queued or running fine-tune job; it stops within seconds."""
-    job = launch.cancel_job(context.settings, _job_id(context, job_id), owner=context.learner)
+    job = control.cancel_job(context.settings, _job_id(context, job_id), owner=context.learner)
     text = f"{job.id}: **{_STATUS_WORDS.get(context.lang, {}).get(job.status, job.status)}**"
     return ToolOutput({"id": job.id, "status": job.status}, text, text)
 

@@ -6,8 +6,8 @@ from typing import Annotated
 
 from pydantic import Field
 
-from assistant.context import ToolContext
-from assistant.tools import ToolOutput, tool
+from assistant.tool_context import ToolContext
+from assistant.registry import ToolOutput, tool
 from knowledge.answer import answer
 from knowledge.search import get_retriever, search
 

@@ -6,7 +6,7 @@ from assistant.dataset_tools import DATASET_TOOLS
 from assistant.guide import guide
 from assistant.job_tools import JOB_TOOLS
 from assistant.lesson_tools import search_lesson
-from assistant.tools import Toolbox
+from assistant.registry import Toolbox
 
 
 def default_toolbox() -> Toolbox:

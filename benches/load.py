@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))  # the app launcher shared with the HTTP and browser tests
 
-from assistant.settings import offline_environment  # noqa: E402
+from core.settings import offline_environment  # noqa: E402
 
 for _name, _value in offline_environment().items():
     os.environ.setdefault(_name, _value)
@@ -166,7 +166,7 @@ def training_data(path: Path | None, scratch: Path) -> Path:
         return path
     if COURSE_DATA.is_file():
         return COURSE_DATA
-    from trainer.drafts import draft_examples
+    from trainer.data.drafts import draft_examples
 
     target = scratch / "limericks.jsonl"
     examples = draft_examples("a limerick bot about chemical elements", 10)

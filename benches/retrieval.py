@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assistant.settings import apply_offline_environment  # noqa: E402
+from core.settings import apply_offline_environment  # noqa: E402
 
 apply_offline_environment()
 

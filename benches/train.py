@@ -7,7 +7,7 @@ Both sides fine-tune the same LoRA adapter (the quick preset: r=8, alpha=16, all
 on the same chat examples (the course's three fine-tuning files, repeated `--repeat` times), for
 one epoch, in fp32 on CPU (or the detected device), with loss on assistant tokens only:
 
-- ours: `trainer.local_train.build_trainer` — TRL SFTTrainer, prompt/completion rows packed
+- ours: `trainer.jobs.lora.build_trainer` — TRL SFTTrainer, prompt/completion rows packed
   best-fit-decreasing into padding-free blocks of `--max-seq-length` tokens;
 - baseline: `transformers.Trainer` + `peft.get_peft_model`, every row padded to `--max-seq-length`
   (the straightforward recipe), and, for reference, the same padded to the longest row of each batch.
@@ -31,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assistant.settings import apply_offline_environment, load_settings  # noqa: E402
+from core.settings import apply_offline_environment, load_settings  # noqa: E402
 
 apply_offline_environment()
 
@@ -57,7 +57,7 @@ def main() -> int:
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.threads is None:
-        from trainer.local_train import pick_cpu_threads
+        from trainer.jobs.lora import pick_cpu_threads
 
         args.threads = pick_cpu_threads(1)
     if args.side:
@@ -86,9 +86,9 @@ def run_side(args: argparse.Namespace) -> dict:
     import torch
     from transformers import TrainerCallback
 
-    from trainer.local_train import build_trainer, read_chat_examples, to_prompt_completion
-    from trainer.models import detect_device
-    from trainer.train_config import TrainConfig
+    from trainer.jobs.lora import build_trainer, read_chat_examples, to_prompt_completion
+    from core.model_loading import detect_device
+    from trainer.jobs.config import TrainConfig
 
     torch.set_num_threads(args.threads)
     settings = load_settings()
@@ -139,8 +139,8 @@ class StepTimer:
 
 def count_real_tokens(config, models_dir: Path) -> int:
     """Tokens of all prompt+completion rows, as every side trains on them (none is truncated here)."""
-    from trainer.local_train import read_chat_examples, to_prompt_completion
-    from trainer.models import load_tokenizer
+    from trainer.jobs.lora import read_chat_examples, to_prompt_completion
+    from core.model_loading import load_tokenizer
 
     tokenizer = load_tokenizer(config.base_model, models_dir)
     rows = to_prompt_completion(read_chat_examples(config.train_file))
@@ -164,8 +164,8 @@ def build_baseline(config, models_dir: Path, output_dir: Path, rows: list[dict],
     from peft import LoraConfig, get_peft_model
     from transformers import DataCollatorForSeq2Seq, Trainer, TrainingArguments, default_data_collator
 
-    from trainer.local_train import pick_precision
-    from trainer.models import detect_device, load_causal_lm
+    from trainer.jobs.lora import pick_precision
+    from core.model_loading import detect_device, load_causal_lm
 
     device = detect_device()
     precision = pick_precision(device)

@@ -1,4 +1,4 @@
-"""Validation speed and memory: trainer.validate against the cookbook notebook's own way, same run.
+"""Validation speed and memory: trainer.validation.report against the cookbook notebook's own way, same run.
 
     python benches/validate.py [--examples 100000] [--gb 1.0] [--skip-big]
 
@@ -14,7 +14,7 @@ Each measurement runs in a fresh subprocess (best of --repeat), which also gives
   report   ours also finds duplicates (hashes every line); the reference as in "checks".
   tokens   reference: checks + per-example total and assistant tokens (notebook formulas).
            ours: the full report (everything above + tokens, limits, epochs, cost).
-Ours runs in 1 process and, forced, in 2 (the sharded path `trainer.shards`).
+Ours runs in 1 process and, forced, in 2 (the sharded path `trainer.validation.shards`).
 
 The error counts are asserted equal, and for the token rows the token totals too. "wall" is
 elapsed time, "cpu" user+system time of the process and its workers: on a shared machine the cpu
@@ -90,8 +90,8 @@ def reference_checks(path: str, with_tokens: bool) -> dict:
 
 # -- ours ------------------------------------------------------------------------------------------
 def ours(path: str, mode: str, workers: int | None) -> dict:
-    from trainer.checks import NOTEBOOK_ERRORS
-    from trainer.validate import validate_file
+    from trainer.validation.rules import NOTEBOOK_ERRORS
+    from trainer.validation.report import validate_file
 
     if mode == "checks":
         report = validate_file(Path(path), tokens=False, duplicates=False, purpose="validation", workers=workers)

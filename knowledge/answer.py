@@ -14,19 +14,19 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
+from core.llm import Writer
 from knowledge.chunks import Unit, plain_text, split_units
 from knowledge.embeddings import embed_texts
 from knowledge.lang import SUPPORTED_LANGUAGES, detect_language, language_name
 from knowledge.lexical import coverage_keys
-from knowledge.messages import text_for
+from knowledge.answer_texts import text_for
 from knowledge.search import Hit, Retriever, get_retriever, search
 from knowledge.store import IndexLike
 
-Writer = Callable[[str, str], str]
 log = logging.getLogger(__name__)
 _CONTEXT_SECTIONS = 4
 _EXTRACT_SECTIONS = 2

@@ -4,7 +4,7 @@
     python -m knowledge search QUESTION | --batch FILE.jsonl [--index PATH] [-k N] [--json]
     python -m knowledge ask QUESTION [--index PATH] [--lang fi] [--json]
 
-Settings come from the environment (assistant.settings); `--index` overrides the index folder.
+Settings come from the environment (core.settings); `--index` overrides the index folder.
 Without `--index`, search and ask first make sure the project's own lesson docs are indexed.
 Errors print one clear line to stderr and exit with status 2.
 """
@@ -55,7 +55,7 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from assistant.settings import apply_offline_environment, load_settings
+    from core.settings import apply_offline_environment, load_settings
 
     apply_offline_environment()
     args = build_parser().parse_args(argv)
@@ -118,7 +118,7 @@ def _run_search(args: argparse.Namespace, index) -> int:
 
 def _run_ask(args: argparse.Namespace, index, settings) -> int:
     from knowledge.answer import answer
-    from knowledge.writer import writer_from_settings
+    from core.llm import writer_from_settings
 
     result = answer(args.question, lang=args.lang, writer=writer_from_settings(settings), index=index)
     if args.json:

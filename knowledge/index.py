@@ -9,7 +9,7 @@ from knowledge.ingest import IngestReport, ingest
 from knowledge.store import open_store
 
 if TYPE_CHECKING:
-    from assistant.settings import Settings
+    from core.settings import Settings
 
 DEFAULT_DOCS_DIR = Path(__file__).resolve().parent / "docs"
 # The lesson docs are tracked under a fixed name, so a checkout and an installed copy share one entry.

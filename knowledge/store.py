@@ -26,7 +26,7 @@ from knowledge.embeddings import MiniLMEmbeddingFunction
 from knowledge.multilingual import MultilingualEmbeddingFunction
 
 if TYPE_CHECKING:
-    from assistant.settings import Settings
+    from core.settings import Settings
 
 COLLECTION_NAME = "lesson_sections"
 MULTILINGUAL_COLLECTION_NAME = "lesson_units_multilingual"

@@ -9,7 +9,7 @@ from typing import Iterator
 import pytest
 
 from app_server import ARTIFACTS, AppServer, start_app
-from assistant.settings import Settings, offline_environment
+from core.settings import Settings, offline_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 COURSE = ROOT.parent / "shared" / "course"

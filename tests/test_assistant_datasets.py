@@ -7,9 +7,9 @@ import json
 import pytest
 
 from assistant.conversation import Agent
-from assistant.llm import LocalBackend
+from core.llm import LocalBackend
 from assistant.toolbox import default_toolbox
-from trainer.datasets import DatasetStore
+from trainer.data.store import DatasetStore
 
 
 @pytest.fixture

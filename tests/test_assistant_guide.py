@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from assistant.context import load_state
+from assistant.tool_context import load_state
 from assistant.conversation import Agent
-from assistant.llm import LocalBackend
+from core.llm import LocalBackend
 from assistant.toolbox import default_toolbox
 
 

@@ -6,11 +6,11 @@ import time
 
 import pytest
 
-from assistant.context import load_state
+from assistant.tool_context import load_state
 from assistant.conversation import Agent
-from assistant.llm import LocalBackend
+from core.llm import LocalBackend
 from assistant.toolbox import default_toolbox
-from trainer import launch
+from trainer.jobs import control
 
 pytestmark = pytest.mark.slow
 
@@ -23,7 +23,7 @@ def say(agent, text, learner="ann"):
 def wait_for(settings, job_id, statuses, timeout=300):
     deadline = time.time() + timeout
     while time.time() < deadline:
-        job = launch.job_status(settings, job_id, "ann")
+        job = control.job_status(settings, job_id, "ann")
         if job["status"] in statuses:
             return job
         time.sleep(1)
@@ -59,7 +59,7 @@ def test_start_watch_compare_and_cancel_from_chat(settings):
     reply, tools = say(agent, f"cancel the job {second}")
     assert tools[0].name == "cancel_job" and tools[0].ok, tools[0].error
     assert wait_for(settings, second, {"cancelled", "failed", "succeeded"}, timeout=60)["status"] == "cancelled"
-    assert launch.job_status(settings, job_id, "ann")["status"] == "succeeded"
+    assert control.job_status(settings, job_id, "ann")["status"] == "succeeded"
 
 
 def test_job_questions_without_jobs_get_guidance(settings):

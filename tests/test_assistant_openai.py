@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from assistant.conversation import Agent
-from assistant.llm import OpenAIBackend
+from core.llm import OpenAIBackend
 from assistant.toolbox import default_toolbox
 
 

@@ -6,8 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from assistant.context import ToolContext
-from assistant.tools import ToolOutput, Toolbox, tool
+from assistant.tool_context import ToolContext
+from assistant.registry import ToolOutput, Toolbox, tool
 
 
 @tool

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from trainer.cli import main
+from trainer.cli.main import main
 
 BROKEN = Path(__file__).parent / "data" / "broken"
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,7 +47,7 @@ def test_validate_exit_codes_and_error_lines(tmp_path: Path) -> None:
 
 
 def test_dataset_commands(tmp_path: Path, course_dir: Path, capsys) -> None:
-    """In-process through `trainer.cli.main` (the same parser and handlers; one subprocess above is enough)."""
+    """In-process through `trainer.cli.main.main` (the same parser and handlers; one subprocess above is enough)."""
 
     def run(*args: str) -> tuple[int, str, str]:
         code = main(list(args))

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant.settings import Settings
-from trainer.datasets import DatasetStore, learner_store
-from trainer.examples import DatasetError, make_example
+from core.settings import Settings
+from trainer.data.store import DatasetStore, learner_store
+from trainer.data.examples import DatasetError, make_example
 
 BROKEN = Path(__file__).parent / "data" / "broken"
 # Every corpus file with an error an upload must not get past (a short file is fine to save).
@@ -204,10 +204,10 @@ def test_a_single_line_list_is_not_mistaken_for_a_json_array(store: DatasetStore
 def test_a_busy_dataset_says_so(store: DatasetStore, monkeypatch: pytest.MonkeyPatch) -> None:
     from filelock import FileLock
 
-    import trainer.datasets
+    import trainer.data.store
 
     store.create("shared")
-    monkeypatch.setattr(trainer.datasets, "LOCK_SECONDS", 0.2)
+    monkeypatch.setattr(trainer.data.store, "LOCK_SECONDS", 0.2)
     with FileLock(str(store.root / ".shared.lock")):  # another writer holds it
         with pytest.raises(DatasetError, match="busy"):
             store.add("shared", _examples(1))

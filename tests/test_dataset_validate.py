@@ -12,11 +12,11 @@ import bpe_openai
 import pytest
 
 from notebook_reference import notebook_format_errors
-from trainer.checks import FIXES, NOTEBOOK_ERRORS
-from trainer.examples import DatasetError
-from trainer.prices import load_prices
-from trainer.tokens import default_epochs, resolve_model
-from trainer.validate import validate_examples, validate_file
+from trainer.validation.rules import FIXES, NOTEBOOK_ERRORS
+from trainer.data.examples import DatasetError
+from trainer.data.prices import load_prices
+from trainer.data.tokens import default_epochs, resolve_model
+from trainer.validation.report import validate_examples, validate_file
 
 BROKEN = Path(__file__).parent / "data" / "broken"
 EXPECTED = json.loads((BROKEN / "expected.json").read_text())
@@ -174,7 +174,7 @@ def test_huge_file_is_streamed(tmp_path: Path) -> None:
     assert path.stat().st_size > 75_000_000
     # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the forked (pytest-sized) parent into exec.
     code = (
-        "import re, sys; from pathlib import Path; from trainer.validate import validate_file;"
+        "import re, sys; from pathlib import Path; from trainer.validation.report import validate_file;"
         "r = validate_file(Path(sys.argv[1]), tokens=False);"
         "peak = int(re.search(r'VmHWM:\\s+(\\d+)', Path('/proc/self/status').read_text()).group(1)) // 1024;"
         "print(r.examples, sum(r.errors.values()), peak)"
@@ -235,8 +235,8 @@ def _fuzzed_example(rng: random.Random):
 
 def test_shards_give_the_single_process_result(tmp_path: Path) -> None:
     """Several byte ranges on forked workers merge to exactly what one process reports."""
-    from trainer.scan import new_tally, scan_jsonl
-    from trainer.shards import plan_shards, scan_in_shards
+    from trainer.validation.scan import new_tally, scan_jsonl
+    from trainer.validation.shards import plan_shards, scan_in_shards
 
     rng = random.Random(11)
     rows = [json.dumps(_fuzzed_example(rng)) for _ in range(4000)]

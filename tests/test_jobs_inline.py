@@ -22,12 +22,12 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from pydantic import SecretStr, ValidationError
 
-from assistant.settings import Settings, load_settings
-from trainer.gpu import gpu_task
-from trainer.jobs import JobStore
-from trainer.launch import cancel_job, job_status, recover_jobs, start_job
+from core.settings import Settings, load_settings
+from core.device import gpu_task
+from trainer.jobs.store import JobStore
+from trainer.jobs.control import cancel_job, job_status, recover_jobs, start_job
 from waiting import TINY, wait_for
-from trainer.train_config import TrainConfig
+from trainer.jobs.config import TrainConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 FINISHED = ("succeeded", "failed", "cancelled", "interrupted")
@@ -173,9 +173,9 @@ def test_inline_openai_job_cancel_reaches_the_api_and_spares_the_app(inline_sett
 APP_SCRIPT = """
 import sys, time
 from pathlib import Path
-from assistant.settings import load_settings
-from trainer.launch import start_job
-from trainer.train_config import TrainConfig
+from core.settings import load_settings
+from trainer.jobs.control import start_job
+from trainer.jobs.config import TrainConfig
 job = start_job(load_settings(), TrainConfig(train_file=Path(sys.argv[1]), backend="openai", poll_interval=0.2))
 print(job.id, flush=True)
 time.sleep(120)

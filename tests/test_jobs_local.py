@@ -18,11 +18,11 @@ from typing import Any
 
 import pytest
 
-from assistant.settings import Settings
-from trainer.jobs import JobStore, find_last_checkpoint, job_folder
-from trainer.launch import job_status, recover_jobs, resume_job, start_job, worker_alive
+from core.settings import Settings
+from trainer.jobs.store import JobStore, find_last_checkpoint, job_folder
+from trainer.jobs.control import job_status, recover_jobs, resume_job, start_job, worker_alive
 from waiting import TINY, wait_for
-from trainer.train_config import TrainConfig
+from trainer.jobs.config import TrainConfig
 
 pytestmark = pytest.mark.slow
 
@@ -44,7 +44,7 @@ def _threads_like_the_worker() -> Any:
     """In-process inference uses the worker's thread policy (oversubscribed cores are many times slower)."""
     import torch
 
-    from trainer.local_train import pick_cpu_threads
+    from trainer.jobs.lora import pick_cpu_threads
 
     before = torch.get_num_threads()
     torch.set_num_threads(pick_cpu_threads())
@@ -133,7 +133,7 @@ def test_adapter_loads_with_peft_lora_changed_base_did_not(trained_job: dict[str
     from safetensors.torch import load_file
     from transformers import AutoModelForCausalLM
 
-    from trainer.models import load_causal_lm
+    from core.model_loading import load_causal_lm
 
     settings, job_id = trained_job["settings"], trained_job["id"]
     adapter = job_folder(settings.data_dir, job_id) / "adapter"
@@ -164,7 +164,7 @@ def test_adapter_loads_with_peft_lora_changed_base_did_not(trained_job: dict[str
 
 
 def test_chat_and_compare_with_the_result(trained_job: dict[str, Any], cli_env: dict[str, str]) -> None:
-    from trainer import inference
+    from trainer.jobs import inference
 
     settings, job_id = trained_job["settings"], trained_job["id"]
     inference.clear_cache()  # other tests in this process may have loaded models

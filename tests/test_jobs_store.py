@@ -17,9 +17,9 @@ import psutil
 import pytest
 from pydantic import SecretStr, ValidationError
 
-from assistant.settings import Settings
-from trainer.jobs import FINISHED, InvalidTransition, JobNotFound, JobStore, new_job_id
-from trainer.launch import (
+from core.settings import Settings
+from trainer.jobs.store import FINISHED, InvalidTransition, JobNotFound, JobStore, new_job_id
+from trainer.jobs.control import (
     JobSetupError,
     cancel_job,
     job_status,
@@ -29,7 +29,7 @@ from trainer.launch import (
     start_job,
 )
 from waiting import wait_for
-from trainer.train_config import PRESETS, TrainConfig
+from trainer.jobs.config import PRESETS, TrainConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -104,7 +104,7 @@ def test_concurrent_writers_from_threads_and_a_process(settings: Settings) -> No
     job_id = make_job(store)
     store.transition(job_id, "running")
     code = (
-        "import sys; from trainer.jobs import JobStore\n"
+        "import sys; from trainer.jobs.store import JobStore\n"
         "store = JobStore(sys.argv[1])\n"
         "for step in range(1000, 1100): store.add_metrics(sys.argv[2], step, train_loss=1.0)\n"
     )
@@ -221,7 +221,7 @@ def test_openai_job_runs_in_the_worker_to_success(settings: Settings, fake_opena
     assert fake_openai.api_key not in log and fake_openai.api_key not in json.dumps(status)
 
     # Chat with the result: the tuned answer comes from the fine-tuned model id, the base from its base model.
-    from trainer.inference import compare, generate
+    from trainer.jobs.inference import compare, generate
 
     answers = compare(remote_settings, job.id, "Tell me about Neon", owner="ada")
     assert answers == {"base": "Fake gpt-4o-mini-2024-07-18 reply to: Tell me about Neon",
@@ -254,7 +254,7 @@ def test_openai_failure_is_recorded_with_the_reason(settings: Settings, fake_ope
 
 
 def test_every_trained_assistant_turn_becomes_one_prompt_completion_row() -> None:
-    from trainer.local_train import to_prompt_completion
+    from trainer.jobs.lora import to_prompt_completion
 
     conversation = {"messages": [
         {"role": "system", "content": "Be brief."},
@@ -272,7 +272,7 @@ def test_every_trained_assistant_turn_becomes_one_prompt_completion_row() -> Non
 def test_packed_blocks_go_one_at_a_time_without_flash_attention(tmp_path: Path) -> None:
     from types import SimpleNamespace
 
-    from trainer.local_train import blocks_per_forward
+    from trainer.jobs.lora import blocks_per_forward
 
     config = TrainConfig(train_file=tmp_path / "t.jsonl", batch_size=4, grad_accum=2)
     def model(attention: str) -> SimpleNamespace:
@@ -284,8 +284,8 @@ def test_packed_blocks_go_one_at_a_time_without_flash_attention(tmp_path: Path) 
 
 
 def test_cli_data_may_name_a_saved_dataset(settings: Settings, course_files) -> None:
-    from trainer.cli_jobs import resolve_data
-    from trainer.datasets import learner_store
+    from trainer.cli.jobs import resolve_data
+    from trainer.data.store import learner_store
 
     learner_store(settings, "ada").import_file("limericks", course_files[0])
     path, name = resolve_data(settings, "ada", "limericks")

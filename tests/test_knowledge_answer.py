@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from assistant.llm import OpenAIBackend
-from assistant.settings import Settings
+from core.llm import OpenAIBackend
+from core.settings import Settings
 from knowledge.answer import answer, build_prompts
 from knowledge.search import get_retriever
-from knowledge.writer import writer_for_backend, writer_from_settings
+from core.llm import writer_for_backend, writer_from_settings
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant.settings import Settings
+from core.settings import Settings
 from knowledge.embeddings import EMBEDDING_NAME, MiniLMEmbeddingFunction
 from knowledge.ingest import ingest
 from knowledge.loader import MAX_FILE_BYTES, IngestError

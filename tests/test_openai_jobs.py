@@ -8,17 +8,9 @@ from pathlib import Path
 import pytest
 from fake_openai import FakeOpenAI, fake_openai  # noqa: F401  (fixture)
 
-from assistant.settings import Settings
-from trainer.openai_jobs import (
-    OpenAIJobError,
-    RemoteState,
-    cancel,
-    chat_with_model,
-    make_client,
-    poll,
-    redact,
-    submit,
-)
+from core.settings import Settings
+from core.openai_api import OpenAIAPIError, make_client, redact
+from trainer.jobs.openai_backend import RemoteState, cancel, chat_with_model, poll, submit
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +107,7 @@ def test_cancel_while_running(fake_openai: FakeOpenAI, course_files) -> None:
     assert cancelled.status == "cancelled" and cancelled.finished and cancelled.fine_tuned_model is None
     assert any("cancel" in m for m in cancelled.messages)
     assert poll(client, remote_id).status == "cancelled"
-    with pytest.raises(OpenAIJobError, match="cannot be cancelled"):
+    with pytest.raises(OpenAIAPIError, match="cannot be cancelled"):
         cancel(client, remote_id)
 
 
@@ -126,7 +118,7 @@ def test_invalid_training_file_is_refused_clearly(fake_openai: FakeOpenAI, tmp_p
         '{"messages": [{"role": "user", "content": "Only a question"}]}\n',
         encoding="utf-8",
     )
-    with pytest.raises(OpenAIJobError) as caught:
+    with pytest.raises(OpenAIAPIError) as caught:
         submit(fake_openai.client(), model="gpt-4o-mini", train_path=bad)
     message = str(caught.value)
     assert "training data" in message and "Line 2" in message and "assistant" in message and "Fix the file" in message
@@ -136,7 +128,7 @@ def test_invalid_training_file_is_refused_clearly(fake_openai: FakeOpenAI, tmp_p
 @pytest.mark.parametrize("wrong_key", ["sk-proj-wrongWRONGwrong1234567890", "plain-wrong-key-without-prefix-42"])
 def test_wrong_key_gives_clear_error_without_the_key(fake_openai: FakeOpenAI, course_files, wrong_key: str) -> None:
     client = fake_openai.client(api_key=wrong_key)
-    with pytest.raises(OpenAIJobError) as caught:
+    with pytest.raises(OpenAIAPIError) as caught:
         submit(client, model="gpt-4o-mini", train_path=course_files[0])
     message = str(caught.value)
     assert "401" in message and "OPENAI_API_KEY" in message
@@ -147,13 +139,13 @@ def test_wrong_key_gives_clear_error_without_the_key(fake_openai: FakeOpenAI, co
 def test_unreachable_server_gives_connection_error(fake_openai: FakeOpenAI) -> None:
     client = fake_openai.client()
     fake_openai.stop()
-    with pytest.raises(OpenAIJobError, match=r"Could not reach the OpenAI API at http://127\.0\.0\.1:\d+\. Check the network"):
+    with pytest.raises(OpenAIAPIError, match=r"Could not reach the OpenAI API at http://127\.0\.0\.1:\d+\. Check the network"):
         poll(client, "ftjob-anything")
 
 
 def test_slow_server_gives_timeout_error(fake_openai: FakeOpenAI) -> None:
     fake_openai.responder = lambda request: time.sleep(1.0)
-    with pytest.raises(OpenAIJobError, match="did not answer in time"):
+    with pytest.raises(OpenAIAPIError, match="did not answer in time"):
         chat_with_model(fake_openai.client(timeout=0.3), "gpt-4o-mini", [{"role": "user", "content": "hi"}])
 
 
@@ -168,34 +160,34 @@ def test_slow_server_gives_timeout_error(fake_openai: FakeOpenAI) -> None:
 )
 def test_api_errors_say_what_to_do(fake_openai: FakeOpenAI, status: int, code: str | None, expected: str) -> None:
     fake_openai.fail_next(status, f"simulated {status} for {fake_openai.api_key}", code=code)
-    with pytest.raises(OpenAIJobError) as caught:
+    with pytest.raises(OpenAIAPIError) as caught:
         poll(fake_openai.client(), "ftjob-x")
     assert expected in str(caught.value) and fake_openai.api_key not in str(caught.value)
 
 
 def test_unknown_job_and_model_are_explained(fake_openai: FakeOpenAI, course_files) -> None:
     client = fake_openai.client()
-    with pytest.raises(OpenAIJobError, match="Not found \\(404\\)"):
+    with pytest.raises(OpenAIAPIError, match="Not found \\(404\\)"):
         poll(client, "ftjob-doesnotexist")
-    with pytest.raises(OpenAIJobError, match="cannot be fine-tuned"):
+    with pytest.raises(OpenAIAPIError, match="cannot be fine-tuned"):
         submit(client, model="gpt-2", train_path=course_files[0])
-    with pytest.raises(OpenAIJobError, match="does not exist"):
+    with pytest.raises(OpenAIAPIError, match="does not exist"):
         chat_with_model(client, "ft:gpt-4o-mini-2024-07-18:fake-org::nope", [{"role": "user", "content": "hi"}])
 
 
 def test_bad_settings_fail_before_any_request(fake_openai: FakeOpenAI, course_files, tmp_path: Path) -> None:
     client = fake_openai.client()
-    with pytest.raises(OpenAIJobError, match="n_epochs=0 must be 'auto' or a whole number from 1 to 50"):
+    with pytest.raises(OpenAIAPIError, match="n_epochs=0 must be 'auto' or a whole number from 1 to 50"):
         submit(client, model="gpt-4o-mini", train_path=course_files[0], hyperparameters={"n_epochs": 0})
-    with pytest.raises(OpenAIJobError, match="unknown setting 'epochs'"):
+    with pytest.raises(OpenAIAPIError, match="unknown setting 'epochs'"):
         submit(client, model="gpt-4o-mini", train_path=course_files[0], hyperparameters={"epochs": 3})
-    with pytest.raises(OpenAIJobError, match="Cannot read the training file"):
+    with pytest.raises(OpenAIAPIError, match="Cannot read the training file"):
         submit(client, model="gpt-4o-mini", train_path=tmp_path / "missing.jsonl")
     assert fake_openai.requests == []
 
 
 def test_make_client_uses_settings(fake_openai: FakeOpenAI, settings: Settings) -> None:
-    with pytest.raises(OpenAIJobError, match="Set OPENAI_API_KEY"):
+    with pytest.raises(OpenAIAPIError, match="Set OPENAI_API_KEY"):
         make_client(settings)
     configured = Settings(**{**settings.model_dump(), "openai_api_key": fake_openai.api_key, "openai_base_url": fake_openai.base_url})
     client = make_client(configured, max_retries=0)

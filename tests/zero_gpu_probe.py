@@ -30,12 +30,12 @@ def describe(call: Callable[[], Any]) -> str:
 
 
 def main(data_dir: str, model_cache: str, train_file: str) -> None:
-    from assistant.settings import load_settings
-    from trainer import inference
-    from trainer.gpu import gpu_task, zero_gpu_active
-    from trainer.inline import estimate_gpu_seconds
-    from trainer.launch import open_store, start_job
-    from trainer.train_config import TrainConfig
+    from core.settings import load_settings
+    from trainer.jobs import inference
+    from core.device import gpu_task, zero_gpu_active
+    from trainer.jobs.inline_runner import estimate_gpu_seconds
+    from trainer.jobs.control import open_store, start_job
+    from trainer.jobs.config import TrainConfig
 
     settings = load_settings({"TUTOR_DATA_DIR": data_dir, "TUTOR_MODEL_CACHE": model_cache})
     out: dict[str, Any] = {"zero_gpu": zero_gpu_active(), "runner": settings.job_runner_in_use}

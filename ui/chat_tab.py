@@ -10,7 +10,7 @@ from typing import Any, Iterator
 import gradio as gr
 
 from assistant import guide, prompts
-from assistant.context import load_state
+from assistant.tool_context import load_state
 from assistant.conversation import Agent, AgentMessage, language_of
 from ui.common import learner_of
 from ui.i18n import T

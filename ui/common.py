@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from assistant.context import DEFAULT_LEARNER, LEARNER_ID
+from assistant.tool_context import DEFAULT_LEARNER, LEARNER_ID
 
 
 def learner_of(value: str | None) -> str:

@@ -1,6 +1,6 @@
 """The Dataset tab: the learner's examples in a table, add/edit/remove, upload, validation and cost, download.
 
-Every button calls the same functions as the chat tools (`trainer.datasets.DatasetStore`, and
+Every button calls the same functions as the chat tools (`trainer.data.store.DatasetStore`, and
 `assistant.dataset_tools.describe_report` for the report's wording).
 """
 
@@ -12,11 +12,11 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
-from assistant.context import load_state, save_state
+from assistant.tool_context import load_state, save_state
 from assistant.dataset_tools import DEFAULT_DATASET, describe_report
-from assistant.settings import Settings
-from trainer.datasets import DatasetStore, learner_store
-from trainer.examples import make_example
+from core.settings import Settings
+from trainer.data.store import DatasetStore, learner_store
+from trainer.data.examples import make_example
 from ui.common import learner_of, user_error
 from ui.i18n import T
 

@@ -1,6 +1,6 @@
 """The Jobs tab: start a fine-tune, the jobs table, live status and loss curves, cancel, chat and compare.
 
-Handlers are thin: every action is a call into `trainer.launch` / `trainer.inference`, and the status
+Handlers are thin: every action is a call into `trainer.jobs.control` / `trainer.jobs.inference`, and the status
 text is the same one the chat gives (`assistant.job_tools.describe_progress`).
 """
 
@@ -12,11 +12,11 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
-from assistant.context import load_state
+from assistant.tool_context import load_state
 from assistant.job_tools import describe_progress
-from assistant.settings import Settings
-from trainer import inference, launch
-from trainer.train_config import TrainConfig
+from core.settings import Settings
+from trainer.jobs import control, inference
+from trainer.jobs.config import TrainConfig
 from ui.common import learner_of, user_error
 from ui.dataset_tab import dataset_names
 from ui.i18n import T
@@ -26,7 +26,7 @@ ACTIVE = ("queued", "running")
 
 
 def jobs_table(settings: Settings, learner: str | None) -> pd.DataFrame:
-    jobs = launch.list_jobs(settings, learner_of(learner))
+    jobs = control.list_jobs(settings, learner_of(learner))
     return pd.DataFrame([{k: j.get(k) for k in JOB_COLUMNS} for j in jobs], columns=JOB_COLUMNS)
 
 
@@ -71,7 +71,7 @@ def build(settings: Settings, learner: gr.BrowserState, tab: gr.Tab) -> None:
         job_id = job_id if job_id in ids else (ids[0] if ids else None)
         if job_id is None:
             return frame, gr.update(choices=ids, value=None), "", None
-        job = launch.job_status(settings, job_id, who)
+        job = control.job_status(settings, job_id, who)
         lang = load_state(settings, who).lang or "en"
         curve = loss_frame(job["metrics"])
         # No plot value until there is a point: a plot first given an empty frame never draws its lines (gradio 6).
@@ -87,7 +87,7 @@ def build(settings: Settings, learner: gr.BrowserState, tab: gr.Tab) -> None:
             path = export_for_job(settings, who, name)
             config = TrainConfig(train_file=Path(path), dataset=name, preset=preset_name, backend=backend_name,
                                  epochs=None if epoch_count == "preset" else int(epoch_count))
-            job = launch.start_job(settings, config, owner=who)
+            job = control.start_job(settings, config, owner=who)
         except (ValueError, OSError) as exc:
             raise user_error(exc) from None
         return refresh(learner_id, job.id)
@@ -96,7 +96,7 @@ def build(settings: Settings, learner: gr.BrowserState, tab: gr.Tab) -> None:
         if not job_id:
             raise gr.Error("Choose a job to cancel.")
         try:
-            launch.cancel_job(settings, job_id, owner=learner_of(learner_id))
+            control.cancel_job(settings, job_id, owner=learner_of(learner_id))
         except (ValueError, LookupError) as exc:
             raise user_error(exc) from None
         return refresh(learner_id, job_id)

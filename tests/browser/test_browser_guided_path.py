@@ -16,10 +16,10 @@ from playwright.sync_api import expect
 
 from app_server import AppServer
 from assistant.guide import STEPS
-from assistant.settings import Settings
+from core.settings import Settings
 from assistant.toolbox import default_toolbox
 from chat_page import ChatPage, OpenChat
-from trainer.launch import job_status
+from trainer.jobs.control import job_status
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

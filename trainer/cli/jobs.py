@@ -19,14 +19,14 @@ from typing import Any, Callable
 
 from pydantic import ValidationError
 
-from assistant.settings import Settings
-from trainer.inference import BadPrompt, NotReady, compare, generate
-from trainer.jobs import InvalidTransition, JobNotFound
-from trainer.launch import JobSetupError, cancel_job, job_status, list_jobs, resume_job, start_job
-from trainer.models import ModelNotAvailable
-from trainer.train_config import PRESETS, TrainConfig
+from core.settings import Settings
+from trainer.jobs.inference import BadPrompt, NotReady, compare, generate
+from trainer.jobs.store import InvalidTransition, JobNotFound
+from trainer.jobs.control import JobSetupError, cancel_job, job_status, list_jobs, resume_job, start_job
+from core.model_loading import ModelNotAvailable
+from trainer.jobs.config import PRESETS, TrainConfig
 
-# Printed to stderr without a traceback (exit status 2) by trainer.cli.
+# Printed to stderr without a traceback (exit status 2) by trainer.cli.main.
 USER_ERRORS: tuple[type[BaseException], ...] = (
     JobSetupError, NotReady, BadPrompt, InvalidTransition, JobNotFound, ModelNotAvailable,
 )
@@ -76,7 +76,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _add(subparsers: argparse._SubParsersAction, name: str, help_text: str, handler: Callable) -> argparse.ArgumentParser:
-    from trainer.cli import add_learner_option
+    from trainer.cli.main import add_learner_option
 
     parser = subparsers.add_parser(name, help=help_text, description=help_text)
     add_learner_option(parser)
@@ -146,8 +146,8 @@ def resolve_data(settings: Settings, learner: str, data: str) -> tuple[Path, str
     path = Path(data).expanduser()
     if path.is_file():
         return path, None
-    from trainer.datasets import learner_store
-    from trainer.examples import DatasetError
+    from trainer.data.store import learner_store
+    from trainer.data.examples import DatasetError
 
     try:
         store = learner_store(settings, learner)
@@ -245,8 +245,8 @@ def _friendly(handler: Callable[[argparse.Namespace, Settings], int]) -> Callabl
         except Exception as exc:
             # An OpenAI error can only come from the OpenAI module, so it is imported by then;
             # importing it up front would cost every CLI call a second.
-            openai_jobs = sys.modules.get("trainer.openai_jobs")
-            if openai_jobs is not None and isinstance(exc, openai_jobs.OpenAIJobError):
+            openai_jobs = sys.modules.get("trainer.jobs.openai_backend")
+            if openai_jobs is not None and isinstance(exc, openai_jobs.OpenAIAPIError):
                 raise JobSetupError(str(exc)) from None
             raise
 

@@ -4,7 +4,7 @@
 Every change writes a complete new file next to the old one and renames it into place under a
 per-dataset lock, so a crash, a concurrent writer or a rejected upload never leaves a damaged file.
 Examples are numbered from 1, like the lines of the file and the validator's `line`.
-Stored lines are compact JSON (`trainer.examples.dump_example`), so exporting copies them as they
+Stored lines are compact JSON (`trainer.data.examples.dump_example`), so exporting copies them as they
 are and an exported file re-imports to the identical dataset.
 """
 
@@ -22,10 +22,10 @@ from typing import BinaryIO, Iterator, Literal
 
 from filelock import FileLock, Timeout
 
-from assistant.settings import Settings
-from trainer.checks import FIXES
-from trainer.examples import DatasetError, Example, dump_example, load_example
-from trainer.formats import (
+from core.settings import Settings
+from trainer.validation.rules import FIXES
+from trainer.data.examples import DatasetError, Example, dump_example, load_example
+from trainer.data.formats import (
     IMPORT_FORMATS,
     RecordFormat,
     atomic_writer,
@@ -36,9 +36,9 @@ from trainer.formats import (
     to_hf,
     write_jsonl,
 )
-from trainer.prices import PriceTable, load_prices
-from trainer.tokens import DEFAULT_MODEL
-from trainer.validate import ErrorLine, Report, validate_examples, validate_file
+from trainer.data.prices import PriceTable, load_prices
+from trainer.data.tokens import DEFAULT_MODEL
+from trainer.validation.report import ErrorLine, Report, validate_examples, validate_file
 
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 NAME_RULE = "use 1-64 lowercase letters, digits, '-' or '_', starting with a letter or digit (e.g. 'sarcastic-bot')"

@@ -10,10 +10,10 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Protocol
+from typing import Any, Callable, Iterator, Protocol
 
-from trainer.openai_jobs import explain_api_error
-from assistant.settings import Settings
+from core.openai_api import explain_api_error
+from core.settings import Settings
 
 
 @dataclass
@@ -105,8 +105,8 @@ class LocalBackend:
 
     def _load(self) -> tuple[Any, Any]:
         if self._loaded is None:
-            from trainer.gpu import zero_gpu_active
-            from trainer.models import detect_device, load_causal_lm
+            from core.device import zero_gpu_active
+            from core.model_loading import detect_device, load_causal_lm
 
             # On ZeroGPU the app's process itself has no GPU (CUDA there is a stand-in until a
             # `spaces.GPU` call); the small chat model streams from the CPU instead.
@@ -147,3 +147,24 @@ def make_backend(settings: Settings) -> ChatBackend:
             raise BackendError("TUTOR_BACKEND=openai needs OPENAI_API_KEY (any value for a local server such as Ollama).")
         return OpenAIBackend(settings.openai_api_key.get_secret_value(), settings.chat_model, settings.openai_base_url)
     return LocalBackend(settings.local_model, settings.models_dir)
+
+
+# Writes prose from a system and a user prompt (lesson answers, drafts, judge verdicts); None offline.
+Writer = Callable[[str, str], str]
+
+
+def writer_for_backend(backend: ChatBackend) -> Writer:
+    """Wrap a chat backend as `writer(system_prompt, user_prompt) -> text`."""
+
+    def write(system_prompt: str, user_prompt: str) -> str:
+        messages = [{"role": "system", "content": system_prompt}, {"role": "user", "content": user_prompt}]
+        return complete(backend, messages).text
+
+    return write
+
+
+def writer_from_settings(settings: Settings) -> Writer | None:
+    """A writer when an OpenAI-compatible backend is configured; None means the caller answers without a model."""
+    if settings.chat_backend != "openai":
+        return None
+    return writer_for_backend(make_backend(settings))

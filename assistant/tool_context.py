@@ -11,8 +11,8 @@ from typing import Any, Callable
 
 from pydantic import BaseModel, Field
 
-from assistant.settings import Settings
-from trainer.openai_jobs import redact
+from core.settings import Settings
+from core.openai_api import redact
 
 LEARNER_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 DEFAULT_LEARNER = "default"

@@ -22,7 +22,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import orjson
 
-from trainer.examples import DatasetError
+from trainer.data.examples import DatasetError
 
 TOKENS_PER_MESSAGE = 3
 TOKENS_PER_NAME = 1

@@ -28,7 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from trainer.examples import API_EXAMPLE_KEYS, NOTEBOOK_MESSAGE_KEYS, NOTEBOOK_ROLES
+from trainer.data.examples import API_EXAMPLE_KEYS, NOTEBOOK_MESSAGE_KEYS, NOTEBOOK_ROLES
 
 NOTEBOOK_ERRORS = (
     "data_type",

@@ -1,6 +1,6 @@
 """CLI commands for data: `validate FILE` and `dataset create|list|show|add|edit|remove|delete|import|export|validate`.
 
-`validate --json` prints `Report.to_dict()` (see trainer.validate) and exits 0 without errors, 1
+`validate --json` prints `Report.to_dict()` (see trainer.validation.report) and exits 0 without errors, 1
 with errors; bad requests (missing file, unknown model or dataset) exit 2 with the reason on stderr.
 """
 
@@ -11,14 +11,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-from assistant.settings import Settings
-from trainer.cli import add_learner_option
-from trainer.datasets import DatasetStore, learner_store
-from trainer.examples import DatasetError, Example, make_example
-from trainer.formats import IMPORT_FORMATS
-from trainer.prices import load_prices
-from trainer.tokens import DEFAULT_MODEL, MODEL_ALIASES, MODELS
-from trainer.validate import Report, format_report, validate_file
+from core.settings import Settings
+from trainer.cli.main import add_learner_option
+from trainer.data.store import DatasetStore, learner_store
+from trainer.data.examples import DatasetError, Example, make_example
+from trainer.data.formats import IMPORT_FORMATS
+from trainer.data.prices import load_prices
+from trainer.data.tokens import DEFAULT_MODEL, MODEL_ALIASES, MODELS
+from trainer.validation.report import Report, format_report, validate_file
 
 USER_ERRORS = (DatasetError,)
 EXIT_HAS_ERRORS = 1

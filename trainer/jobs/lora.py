@@ -20,9 +20,9 @@ from typing import Any, Callable
 from transformers import Trainer, TrainerCallback
 from trl import SFTTrainer
 
-from trainer.jobs import ADAPTER_DIR, CHECKPOINTS_DIR, MERGED_DIR
-from trainer.models import detect_device, load_causal_lm
-from trainer.train_config import TrainConfig
+from trainer.jobs.store import ADAPTER_DIR, CHECKPOINTS_DIR, MERGED_DIR
+from core.model_loading import detect_device, load_causal_lm
+from trainer.jobs.config import TrainConfig
 
 
 @dataclass

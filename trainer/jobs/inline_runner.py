@@ -2,7 +2,7 @@
 
 ZeroGPU lends a GPU only to a `spaces.GPU` function called in the app's own process, for the
 length of that call, so a worker process would train without one. Inline, the thread calls the
-same `trainer.worker.run_job` through `gpu_task` with a duration estimated from the job's config;
+same `trainer.jobs.worker.run_job` through `gpu_task` with a duration estimated from the job's config;
 off ZeroGPU `gpu_task` changes nothing and the job simply trains in the thread.
 
 The job record stays the contract: the job records the app's pid (and start time) while queued and
@@ -20,10 +20,10 @@ import threading
 
 import psutil
 
-from assistant.settings import Settings
-from trainer.gpu import gpu_task, zero_gpu_active
-from trainer.jobs import CONFIG_NAME, InvalidTransition, JobStore, job_folder
-from trainer.train_config import load_config
+from core.settings import Settings
+from core.device import gpu_task, zero_gpu_active
+from trainer.jobs.store import CONFIG_NAME, InvalidTransition, JobStore, job_folder
+from trainer.jobs.config import load_config
 
 # ZeroGPU's own default request, and the most one call may ask for (HF staff's stated per-call
 # maximum; a request above the visitor's remaining daily quota is refused before it starts, see
@@ -50,7 +50,7 @@ def start_inline(settings: Settings, store: JobStore, job_id: str) -> None:
 
 def run_inline(settings: Settings, job_id: str) -> None:
     """Run the job here and make sure it ends recorded, even when the GPU call itself fails."""
-    from trainer.worker import describe_error
+    from trainer.jobs.worker import describe_error
 
     store = JobStore(settings.jobs_db)
     reason = "the runner stopped without reporting"
@@ -77,7 +77,7 @@ def run_inline(settings: Settings, job_id: str) -> None:
 
 
 def _run_job(settings: Settings, job_id: str) -> int:
-    from trainer.worker import run_job
+    from trainer.jobs.worker import run_job
 
     return run_job(settings, job_id, inline=True)
 

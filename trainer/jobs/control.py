@@ -2,7 +2,7 @@
 
 `start_job` checks the config and data, copies the data into the job's folder (later edits to the
 dataset do not change a running job), records the job as queued and starts
-`python -m trainer.worker JOB_ID` in its own session, its output going to `worker.log` (never to a
+`python -m trainer.jobs.worker JOB_ID` in its own session, its output going to `worker.log` (never to a
 pipe nobody reads). Nothing here imports torch (off ZeroGPU), so the CLI returns at once.
 
 A worker that dies without reporting is found by its pid (plus the process start time, against pid
@@ -10,7 +10,7 @@ reuse): the process that launched it records `failed` with the signal; any other
 `interrupted` the next time it looks (`recover_jobs`).
 
 `settings.job_runner_in_use` picks the runner: `process` (the worker above) or `inline` (the same
-job logic in a thread of this process, see `trainer.inline`; what ZeroGPU needs). An inline job's pid
+job logic in a thread of this process, see `trainer.jobs.inline_runner`; what ZeroGPU needs). An inline job's pid
 is the app's, so cancel never signals it: the training loop sees the store's cancel flag instead.
 """
 
@@ -28,8 +28,9 @@ from typing import Any
 
 import psutil
 
-from assistant.settings import Settings, offline_environment
-from trainer.jobs import (
+from core.openai_api import make_client
+from core.settings import Settings, offline_environment, variable_names
+from trainer.jobs.store import (
     CONFIG_NAME,
     LOG_NAME,
     InvalidTransition,
@@ -40,8 +41,8 @@ from trainer.jobs import (
     new_job_id,
 )
 # Imported here, not when a job starts: on ZeroGPU its GPU function must exist before the app launches.
-from trainer.inline import start_inline
-from trainer.train_config import TrainConfig, save_config
+from trainer.jobs.inline_runner import start_inline
+from trainer.jobs.config import TrainConfig, save_config
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CANCEL_GRACE_S = 10.0
@@ -107,9 +108,9 @@ def check_dataset_file(path: Path, backend: str, what: str, model: str | None = 
     The dataset workshop's validator decides (as strictly as the OpenAI API); only its 10-example
     minimum is relaxed for local jobs, which can try things out on a single example.
     """
-    from trainer.examples import DatasetError
-    from trainer.tokens import DEFAULT_MODEL
-    from trainer.validate import validate_file
+    from trainer.data.examples import DatasetError
+    from trainer.data.tokens import DEFAULT_MODEL
+    from trainer.validation.report import validate_file
 
     path = Path(path)
     if not path.is_file():
@@ -133,7 +134,7 @@ def check_dataset_file(path: Path, backend: str, what: str, model: str | None = 
 
 def _copy_into(source: Path, target: Path) -> Path:
     """The job's own copy as clean JSONL (a JSON array, BOM or blank lines normalised), written atomically."""
-    from trainer.formats import iter_records, write_jsonl
+    from trainer.data.formats import iter_records, write_jsonl
 
     write_jsonl(target, (record.value for record in iter_records(source) if not record.blank and record.error is None))
     return target
@@ -150,7 +151,7 @@ def _spawn_worker(settings: Settings, store: JobStore, job_id: str) -> None:
     folder = job_folder(settings.data_dir, job_id)
     with open(folder / LOG_NAME, "ab") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "trainer.worker", job_id],
+            [sys.executable, "-m", "trainer.jobs.worker", job_id],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -167,18 +168,11 @@ def _spawn_worker(settings: Settings, store: JobStore, job_id: str) -> None:
 
 
 def worker_environment(settings: Settings) -> dict[str, str]:
-    """This process's environment with the settings the worker must see (absolute paths)."""
-    env = dict(os.environ)
+    """This process's environment with the settings the worker must see, in the one form `load_settings` reads."""
+    env = {name: value for name, value in os.environ.items() if name not in variable_names()}
     for name, value in offline_environment().items():
         env.setdefault(name, value)
-    env["TUTOR_DATA_DIR"] = str(Path(settings.data_dir).resolve())
-    env["TUTOR_MODEL_CACHE"] = str(Path(settings.models_dir).resolve())
-    env["TUTOR_LOCAL_MODEL"] = settings.local_model
-    for name, value in (("OPENAI_API_KEY", settings.openai_api_key), ("OPENAI_BASE_URL", settings.openai_base_url)):
-        if value is None:
-            env.pop(name, None)
-        else:
-            env[name] = value.get_secret_value() if hasattr(value, "get_secret_value") else str(value)
+    env.update(settings.environment())
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
     return env
 
@@ -293,9 +287,9 @@ def _wait_finished(store: JobStore, job_id: str, timeout: float) -> bool:
 
 
 def _cancel_remote(settings: Settings, remote_id: str) -> None:
-    from trainer import openai_jobs
+    from trainer.jobs import openai_backend
 
-    openai_jobs.cancel(openai_jobs.make_client(settings), remote_id)
+    openai_backend.cancel(make_client(settings), remote_id)
 
 
 def resume_job(settings: Settings, job_id: str, owner: str | None = None) -> Job:

@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
-from assistant.context import ToolContext
+from assistant.tool_context import ToolContext
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """Validating one big JSONL file on several processes, one byte range (shard) each.
 
-Shards start on line boundaries; each worker scans its range with `trainer.scan` (numbering its
+Shards start on line boundaries; each worker scans its range with `trainer.validation.scan` (numbering its
 lines from 1) and the tallies are merged in file order with their line offsets, so the result is
 the one a single process gives. Workers are forked: they share the parent's hash seed (duplicate
 detection compares hashes across shards) and start in milliseconds. Forking a process that runs
@@ -17,7 +17,7 @@ import threading
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from trainer.scan import Tally, new_tally, scan_jsonl
+from trainer.validation.scan import Tally, new_tally, scan_jsonl
 
 # Each worker gets at least this much: only files of seconds of work are worth splitting.
 MIN_SHARD_BYTES = 64 * 1024 * 1024

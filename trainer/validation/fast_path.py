@@ -4,7 +4,7 @@ A JSONL line that decodes into `FastExample` has no error in either check layer 
 system/user/assistant, non-empty string content, a string `name`, `weight` 0 or 1 on assistant
 messages only, no other keys), so it needs no per-message Python checks. Everything else (tool
 calls, function messages, empty content, odd types, bad JSON) fails to decode and takes the slow
-path in `trainer.checks`, which is the authority; this schema may only be stricter, never looser.
+path in `trainer.validation.rules`, which is the authority; this schema may only be stricter, never looser.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Annotated, Literal, Union
 
 import msgspec
 
-from trainer.tokens import TOKENS_PER_MESSAGE, TOKENS_PER_NAME, TOKENS_REPLY_PRIMER, TokenCounter
+from trainer.data.tokens import TOKENS_PER_MESSAGE, TOKENS_PER_NAME, TOKENS_REPLY_PRIMER, TokenCounter
 
 _Text = Annotated[str, msgspec.Meta(min_length=1)]
 _UnsetText = Union[str, msgspec.UnsetType]

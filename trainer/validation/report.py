@@ -1,7 +1,7 @@
 """Validate a chat fine-tuning file or a list of examples: errors, warnings, tokens and cost.
 
-`validate_file` streams the file through `trainer.scan` (a big JSONL file on several processes,
-see `trainer.shards`); `validate_examples` checks examples held in memory the same way.
+`validate_file` streams the file through `trainer.validation.scan` (a big JSONL file on several processes,
+see `trainer.validation.shards`); `validate_examples` checks examples held in memory the same way.
 
 Report shape (`Report.to_dict()`, the CLI's `--json` contract):
 `{"examples", "errors": {name: count}, "error_lines": [{"line", "error", "message", "fix"}],
@@ -21,13 +21,13 @@ from typing import Any, Iterable, Literal
 
 import numpy as np
 
-from trainer.checks import WARNING_TEXTS, Finding
-from trainer.examples import Example, dump_example
-from trainer.formats import UTF8_BOM, Record, inspect_file, iter_json_array, iter_records
-from trainer.prices import PriceTable, load_prices
-from trainer.scan import ErrorLine, Tally, new_tally, scan_jsonl
-from trainer.shards import scan_in_shards, workers_for
-from trainer.tokens import DEFAULT_MODEL, billed_tokens_per_epoch, default_epochs, resolve_model
+from trainer.validation.rules import WARNING_TEXTS, Finding
+from trainer.data.examples import Example, dump_example
+from trainer.data.formats import UTF8_BOM, Record, inspect_file, iter_json_array, iter_records
+from trainer.data.prices import PriceTable, load_prices
+from trainer.validation.scan import ErrorLine, Tally, new_tally, scan_jsonl
+from trainer.validation.shards import scan_in_shards, workers_for
+from trainer.data.tokens import DEFAULT_MODEL, billed_tokens_per_epoch, default_epochs, resolve_model
 
 __all__ = ["ErrorLine", "Estimate", "Report", "WarningEntry", "format_report", "validate_examples", "validate_file"]
 

@@ -2,7 +2,7 @@
 
 An example is a plain dict, `{"messages": [{"role": ..., "content": ...}, ...]}`, optionally with
 `tools`, `functions` or `parallel_tool_calls` beside `messages`. Plain dicts (not models) because
-examples travel as JSON and must round-trip byte-for-byte; the checks live in `trainer.checks`.
+examples travel as JSON and must round-trip byte-for-byte; the checks live in `trainer.validation.rules`.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from trainer.examples import DatasetError
+from trainer.data.examples import DatasetError
 
 SHIPPED_PRICES = Path(__file__).with_name("prices.json")
 USER_PRICES_NAME = "prices.json"

@@ -22,8 +22,8 @@ from typing import Any, BinaryIO, Iterator, Literal
 
 import orjson
 
-from trainer.checks import Finding
-from trainer.examples import DatasetError, Example, dump_example
+from trainer.validation.rules import Finding
+from trainer.data.examples import DatasetError, Example, dump_example
 
 RecordFormat = Literal["openai", "prompt-completion", "alpaca", "sharegpt"]
 IMPORT_FORMATS = ("auto", "openai", "prompt-completion", "alpaca", "sharegpt")

@@ -1,12 +1,12 @@
-"""The job worker: `python -m trainer.worker JOB_ID` runs one recorded job to its end.
+"""The job worker: `python -m trainer.jobs.worker JOB_ID` runs one recorded job to its end.
 
-It runs in its own process group (started by `trainer.launch`), so the app and the CLI never
+It runs in its own process group (started by `trainer.jobs.control`), so the app and the CLI never
 wait on it. It marks the job running, trains locally or drives the OpenAI job, records metrics as
 they come, and ends the job succeeded, failed (with the reason) or cancelled. SIGTERM means
 cancel: the handler raises `JobCancelled` at once, wherever the worker is. With several GPUs the
 worker re-executes itself under `accelerate launch` (same pid, so the job record stays right).
 
-The inline runner (`trainer.inline`) calls the same `run_job` in a thread of the app with
+The inline runner (`trainer.jobs.inline_runner`) calls the same `run_job` in a thread of the app with
 `inline=True`: no signal handler (signals belong to the app) and no re-exec; cancel then comes only
 through the store's flag, which the training callback and the OpenAI poll loop check.
 """
@@ -24,15 +24,16 @@ from typing import Any
 
 import psutil
 
-from assistant.settings import Settings, apply_offline_environment, load_settings
-from trainer.jobs import CONFIG_NAME, InvalidTransition, Job, JobStore, job_folder
-from trainer.train_config import TrainConfig, load_config
+from core.openai_api import make_client
+from core.settings import Settings, apply_offline_environment, load_settings
+from trainer.jobs.store import CONFIG_NAME, InvalidTransition, Job, JobStore, job_folder
+from trainer.jobs.config import TrainConfig, load_config
 
 ERROR_LIMIT = 1500
 # How many of the OpenAI job's event messages the job record keeps for the UI.
 EVENT_MESSAGES_KEPT = 20
 # Our own errors whose message already says what happened and what to do.
-SELF_EXPLAINED = {"OpenAIJobError", "ModelNotAvailable", "DatasetError", "JobSetupError"}
+SELF_EXPLAINED = {"OpenAIAPIError", "ModelNotAvailable", "DatasetError", "JobSetupError"}
 
 
 class JobCancelled(Exception):
@@ -42,7 +43,7 @@ class JobCancelled(Exception):
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
-        print("usage: python -m trainer.worker JOB_ID", file=sys.stderr)
+        print("usage: python -m trainer.jobs.worker JOB_ID", file=sys.stderr)
         return 2
     apply_offline_environment()
     return run_job(load_settings(), args[0])
@@ -124,14 +125,14 @@ def describe_error(exc: BaseException, settings: Settings) -> str:
         text = text[:ERROR_LIMIT] + " …"
     key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
     try:
-        from trainer.openai_jobs import redact
+        from core.openai_api import redact
     except ImportError:  # the OpenAI backend is optional for local jobs
         return text.replace(key, "[redacted]") if key else text
     return redact(text, [key])
 
 
 def _run_local(settings: Settings, store: JobStore, job: Job, config: TrainConfig, folder: Path, main_process: bool) -> None:
-    from trainer.local_train import ProgressCallback, pick_cpu_threads, train_lora
+    from trainer.jobs.lora import ProgressCallback, pick_cpu_threads, train_lora
 
     def record(step: int, **values: Any) -> None:
         store.add_metrics(job.id, step, **values)
@@ -163,12 +164,12 @@ def _ignore(*args: Any, **kwargs: Any) -> None:
 
 
 def _run_openai(settings: Settings, store: JobStore, job: Job, config: TrainConfig) -> None:
-    from trainer import openai_jobs
+    from trainer.jobs import openai_backend
 
-    client = openai_jobs.make_client(settings)
+    client = make_client(settings)
     remote_id = job.remote_id
     if not remote_id:  # a resumed job re-attaches to the job it already created
-        remote_id = openai_jobs.submit(
+        remote_id = openai_backend.submit(
             client,
             model=config.base_model or "",
             train_path=config.train_file,
@@ -182,7 +183,7 @@ def _run_openai(settings: Settings, store: JobStore, job: Job, config: TrainConf
     messages: list[str] = []
     try:
         while True:
-            state = openai_jobs.poll(client, remote_id, after_event=after_event)
+            state = openai_backend.poll(client, remote_id, after_event=after_event)
             after_event = state.last_event_id or after_event
             for point in state.metrics:
                 store.add_metrics(job.id, **point)
@@ -201,7 +202,7 @@ def _run_openai(settings: Settings, store: JobStore, job: Job, config: TrainConf
         if not isinstance(exc, JobCancelled) and not store.is_cancel_requested(job.id):
             raise
         _ignore_sigterm()  # the remote cancel must go through
-        openai_jobs.cancel(client, remote_id, after_event=after_event)
+        openai_backend.cancel(client, remote_id, after_event=after_event)
         raise JobCancelled() from None
     for point in state.result_metrics:  # the full series, where events skipped steps
         store.add_metrics(job.id, **point)
@@ -224,7 +225,7 @@ def _relaunch_distributed_if_needed(job_id: str) -> None:
     if count <= 1:
         return
     command = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", str(count),
-               "-m", "trainer.worker", job_id]
+               "-m", "trainer.jobs.worker", job_id]
     print("launching through accelerate:", " ".join(command[1:]), flush=True)
     os.execv(sys.executable, command)
 

@@ -1,9 +1,9 @@
 """Streaming JSONL into a `Tally`: the fast path, the slow path, and what they count.
 
 `scan_jsonl` reads blocks of whole lines. A block of clean lines is decoded in one call with the
-strict msgspec schema of `trainer.fastcheck`; lines it accepts are clean by construction and cost
+strict msgspec schema of `trainer.validation.fast_path`; lines it accepts are clean by construction and cost
 no per-message Python work. Other blocks go line by line (`scan_batch`): runs of clean lines still
-take the schema, and a line it rejects goes through `trainer.checks` (the notebook's checks, then
+take the schema, and a line it rejects goes through `trainer.validation.rules` (the notebook's checks, then
 the API's). The counts are therefore exactly the notebook's (`benches/validate.py` asserts this
 against a reference). Duplicates are found by hashing lines as written (trailing whitespace
 ignored), so a reformatted copy is not one.
@@ -22,10 +22,10 @@ from typing import Iterator
 
 import numpy as np
 
-from trainer import fastcheck
-from trainer.checks import FIXES, Finding, check_example
-from trainer.formats import UTF8_BOM, Record, parse_line
-from trainer.tokens import TokenCounter
+from trainer.validation import fast_path
+from trainer.validation.rules import FIXES, Finding, check_example
+from trainer.data.formats import UTF8_BOM, Record, parse_line
+from trainer.data.tokens import TokenCounter
 
 WARNING_LINES = 20
 LONG_REPLY_TOKENS = 4096
@@ -43,7 +43,7 @@ class ErrorLine:
 
 @dataclass
 class Tally:
-    """Everything seen so far; the scanners feed it, `trainer.validate` turns it into a Report."""
+    """Everything seen so far; the scanners feed it, `trainer.validation.report` turns it into a Report."""
 
     counter: TokenCounter | None
     limit: int
@@ -72,11 +72,11 @@ class Tally:
         if len(lines) < WARNING_LINES:
             lines.append(line)
 
-    def fast(self, start: int, examples: list[fastcheck.FastExample], raws: list[bytes]) -> None:
+    def fast(self, start: int, examples: list[fast_path.FastExample], raws: list[bytes]) -> None:
         """Examples that decoded with the strict schema, on lines start, start+1, ..."""
         self.examples += len(examples)
-        for i in fastcheck.find_irregular(examples):
-            has_assistant, has_system, has_user, blank = fastcheck.describe(examples[i])
+        for i in fast_path.find_irregular(examples):
+            has_assistant, has_system, has_user, blank = fast_path.describe(examples[i])
             if not has_assistant:
                 self.error(start + i, Finding("example_missing_assistant_message", "no message has the role 'assistant'"))
             if not has_system:
@@ -87,7 +87,7 @@ class Tally:
                 self.warn(start + i, "empty_assistant_message")
         if self.counter is not None:
             for i, example in enumerate(examples):
-                self._add_tokens(start + i, *fastcheck.count_tokens(example, self.counter))
+                self._add_tokens(start + i, *fast_path.count_tokens(example, self.counter))
         if self.duplicates:
             self.hashes.extend(map(hash, map(bytes.rstrip, raws)))
             self.hash_lines.frombytes(np.arange(start, start + len(raws), dtype=np.int64).tobytes())
@@ -208,20 +208,20 @@ def _line_blocks(path: Path, start: int, end: int | None) -> Iterator[bytes]:
             yield b"".join(pending)
 
 
-def _decode_block(block: bytes) -> list[fastcheck.FastExample] | None:
+def _decode_block(block: bytes) -> list[fast_path.FastExample] | None:
     try:
-        return fastcheck.DECODER.decode_lines(block)
-    except fastcheck.DECODE_ERRORS:
+        return fast_path.DECODER.decode_lines(block)
+    except fast_path.DECODE_ERRORS:
         return None
 
 
 def scan_batch(start: int, raws: list[bytes], tally: Tally) -> bool:
     """Lines start, start+1, ...: runs of clean lines go to `tally.fast` together, the others one
     by one through the full checks. False after binary data (the scan stops there)."""
-    decode, decode_errors = fastcheck.DECODER.decode, fastcheck.DECODE_ERRORS
+    decode, decode_errors = fast_path.DECODER.decode, fast_path.DECODE_ERRORS
     i, n = 0, len(raws)
     while i < n:
-        run: list[fastcheck.FastExample] = []
+        run: list[fast_path.FastExample] = []
         try:
             # extend() keeps what decoded before a failing line, so no clean line is decoded twice.
             run.extend(map(decode, islice(raws, i, None)))

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable
 
-from trainer.examples import Example, make_example
+from trainer.data.examples import Example, make_example
 
 Writer = Callable[[str, str], str]
 

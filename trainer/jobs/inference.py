@@ -18,9 +18,10 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
-from assistant.settings import Settings
-from trainer.gpu import gpu_task
-from trainer.jobs import Job, JobStore
+from core.openai_api import make_client
+from core.settings import Settings
+from core.device import gpu_task
+from trainer.jobs.store import Job, JobStore
 
 MODELS_KEPT = 2
 DEFAULT_MAX_NEW_TOKENS = 128
@@ -135,7 +136,7 @@ def _load(settings: Settings, base_model: str, adapter_path: str | None) -> tupl
             return _cache[key]
         from peft import PeftModel
 
-        from trainer.models import detect_device, load_causal_lm
+        from core.model_loading import detect_device, load_causal_lm
 
         device = detect_device()
         model, tokenizer = load_causal_lm(base_model, settings.models_dir, device=device)
@@ -162,6 +163,6 @@ def _reply(model: Any, tokenizer: Any, messages: list[dict[str, str]], max_new_t
 
 
 def _openai_reply(settings: Settings, model_id: str, messages: list[dict[str, str]], max_new_tokens: int) -> str:
-    from trainer import openai_jobs
+    from trainer.jobs import openai_backend
 
-    return openai_jobs.chat_with_model(openai_jobs.make_client(settings), model_id, messages, max_tokens=max_new_tokens)
+    return openai_backend.chat_with_model(make_client(settings), model_id, messages, max_tokens=max_new_tokens)

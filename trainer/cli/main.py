@@ -13,10 +13,10 @@ import importlib
 import sys
 from types import ModuleType
 
-from assistant.settings import apply_offline_environment, load_settings
+from core.settings import apply_offline_environment, load_settings
 
-# trainer.cli_jobs (train/status/list/cancel/chat/compare) joins when it exists.
-COMMAND_MODULES = ("trainer.cli_datasets", "trainer.cli_jobs")
+# trainer.cli.jobs (train/status/list/cancel/chat/compare) joins when it exists.
+COMMAND_MODULES = ("trainer.cli.datasets", "trainer.cli.jobs")
 EXIT_USER_ERROR = 2
 
 

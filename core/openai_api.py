@@ -1,0 +1,128 @@
+"""OpenAI API helpers every part may use: the client, secret redaction, and errors explained.
+
+Every text built from an API response or error passes through `redact`, so a key never reaches logs,
+job records, errors or chat. `explain_api_error` says what went wrong and what to do next.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+
+import openai
+from pydantic import SecretStr
+
+from core.settings import Settings
+
+_KEY_LIKE = re.compile(r"\b(?:sk|rk|sess)-[A-Za-z0-9_\-*]{6,}")
+_BEARER = re.compile(r"(?i)\bbearer\s+[^\s,;\"'}]+")
+_NO_KEY = "Set OPENAI_API_KEY to run OpenAI fine-tuning jobs (and OPENAI_BASE_URL for an OpenAI-compatible endpoint)."
+
+
+class OpenAIAPIError(RuntimeError):
+    """An OpenAI call failed; the message is safe to show (no key) and says what to do next."""
+
+
+def make_client(settings: Settings, *, timeout: float = 60.0, max_retries: int = 2) -> openai.OpenAI:
+    """A client for the configured key and endpoint; OpenAIAPIError when no key is set."""
+    if settings.openai_api_key is None:
+        raise OpenAIAPIError(_NO_KEY)
+    return openai.OpenAI(
+        api_key=settings.openai_api_key.get_secret_value(), base_url=settings.openai_base_url or None,
+        timeout=timeout, max_retries=max_retries,
+    )
+
+
+def redact(text: str, secrets: Iterable[str | SecretStr | None] = ()) -> str:
+    """`text` without the given secrets, anything shaped like an API key, or bearer tokens."""
+    values = [s.get_secret_value() if isinstance(s, SecretStr) else s for s in secrets]
+    for secret in sorted((v for v in values if v and len(v) >= 4), key=len, reverse=True):
+        text = text.replace(secret, "[redacted]")
+    text = _KEY_LIKE.sub("[redacted key]", text)
+    return _BEARER.sub("Bearer [redacted]", text)
+
+
+def explain_api_error(exc: BaseException, secrets: Iterable[str | SecretStr | None] = ()) -> str:
+    """A one- or two-line explanation of a failed API call with the next step; never contains the key."""
+    detail = _detail(exc)
+    said = f" The API said: {detail}" if detail else ""
+    if isinstance(exc, openai.APITimeoutError):
+        text = f"The OpenAI API at {_host(exc)} did not answer in time. Check the network and try again; a job already created keeps running remotely."
+    elif isinstance(exc, openai.APIConnectionError):
+        text = f"Could not reach the OpenAI API at {_host(exc)}. Check the network connection and OPENAI_BASE_URL, then try again."
+    elif isinstance(exc, openai.AuthenticationError):
+        text = f"OpenAI rejected the API key (401).{said}\nSet OPENAI_API_KEY to a current key from https://platform.openai.com/api-keys and restart."
+    elif isinstance(exc, openai.PermissionDeniedError):
+        text = f"This API key may not do that (403).{said}\nCheck the key's project permissions and model access, or use another key."
+    elif isinstance(exc, openai.NotFoundError):
+        text = f"Not found (404).{said}\nCheck the job, file or model id; fine-tuned models are visible only to the organization that trained them."
+    elif isinstance(exc, openai.RateLimitError):
+        if getattr(exc, "code", None) == "insufficient_quota" or "quota" in detail.lower():
+            text = f"The OpenAI account is out of quota (429).{said}\nAdd credit or raise the limit in the billing settings, then submit again."
+        else:
+            text = f"Rate limited by OpenAI (429).{said}\nWait a minute and try again."
+    elif isinstance(exc, openai.BadRequestError):
+        text = _explain_bad_request(exc, said)
+    elif isinstance(exc, openai.InternalServerError):
+        text = f"OpenAI had a server error ({exc.status_code}).{said}\nWait a few minutes and try again (status: https://status.openai.com)."
+    elif isinstance(exc, openai.APIStatusError):
+        text = f"The OpenAI API refused the request ({exc.status_code}).{said}"
+    elif isinstance(exc, openai.OpenAIError):
+        text = f"OpenAI client error: {exc}. {_NO_KEY if 'api_key' in str(exc) else ''}".strip()
+    else:
+        text = f"{type(exc).__name__}: {exc}"
+    return redact(text, [*secrets, _request_key(exc)])
+
+
+def _explain_bad_request(exc: openai.BadRequestError, said: str) -> str:
+    code, param = getattr(exc, "code", None) or "", getattr(exc, "param", None) or ""
+    lowered = said.lower()
+    if code == "model_not_available" or "not available for fine-tuning" in lowered or param == "model":
+        return f"That model cannot be fine-tuned with this key (400).{said}\nPick a fine-tunable model such as gpt-4o-mini-2024-07-18 or gpt-4.1-nano-2025-04-14."
+    if param in {"file", "training_file", "validation_file"} or "file" in code:
+        return f"OpenAI rejected the training data (400).{said}\nFix the file (the dataset validator lists each problem) and submit again."
+    if param.startswith("hyperparameters") or param == "suffix":
+        return f"OpenAI rejected the setting {param!r} (400).{said}\nChange that setting and submit again."
+    return f"OpenAI rejected the request (400).{said}\nFix what it names and try again."
+
+
+def _detail(exc: BaseException) -> str:
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict):
+        message = body.get("message")
+        return str(message).strip() if message else ""
+    if isinstance(body, str):
+        return body.strip()[:300]
+    return ""
+
+
+def _host(exc: BaseException) -> str:
+    # Scheme, host and port only: query strings (Azure's api-version, some proxies' keys) stay out of messages.
+    try:
+        url = exc.request.url  # type: ignore[attr-defined]
+        return f"{url.scheme}://{url.netloc.decode() if isinstance(url.netloc, bytes) else url.netloc}"
+    except Exception:
+        return "the configured endpoint"
+
+
+def _request_key(exc: BaseException) -> str | None:
+    try:
+        header = exc.request.headers.get("Authorization", "")  # type: ignore[attr-defined]
+    except Exception:
+        return None
+    return header.split(" ", 1)[1] if header.lower().startswith("bearer ") else None
+
+
+def secrets_of(client: openai.OpenAI) -> list[str]:
+    key = getattr(client, "api_key", None)
+    return [key] if isinstance(key, str) else []
+
+
+@contextmanager
+def explained(client: openai.OpenAI) -> Iterator[None]:
+    """Turn any openai exception into OpenAIAPIError; `from None` keeps the original (and its request) out of tracebacks."""
+    try:
+        yield
+    except openai.OpenAIError as exc:
+        raise OpenAIAPIError(explain_api_error(exc, secrets_of(client))) from None
