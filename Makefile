@@ -29,14 +29,15 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 	$(PIP) install -e ".[dev]" "$(TORCH)"
 	touch $@
 
-# Debian's chromium for the browser test (Playwright drives the system browser; no browser download),
-# with an emoji font so screenshots show the chat's tool and progress marks.
+# Debian's chromium for the browser tests (Playwright drives the system browser; no browser download),
+# with an emoji font so screenshots show the chat's tool and progress marks. Without it `make test` stops
+# here, naming what is missing: the browser tests are part of the suite, never skipped.
 browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-noto-color-emoji >/dev/null) \
-	      || echo "chromium could not be installed: browser tests will be skipped"; \
-	  else echo "chromium not found (apt-get install chromium chromium-driver): browser tests will be skipped"; fi; }
+	      || { echo "chromium could not be installed with apt-get: the browser tests need it"; exit 1; }; \
+	  else echo "chromium not found: install it (apt-get install chromium chromium-driver) and run make test again"; exit 1; fi; }
 
 index: install
 	$(OFFLINE) $(PY) -m knowledge ingest knowledge/docs

@@ -33,7 +33,7 @@ class LearnerState(BaseModel):
 
 
 def check_learner_id(learner: str) -> str:
-    if not LEARNER_ID.match(learner):
+    if not LEARNER_ID.fullmatch(learner):
         raise ValueError("A learner id is 1-64 letters, digits, '-' or '_'.")
     return learner
 

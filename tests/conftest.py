@@ -19,6 +19,19 @@ MODEL_CACHE = Path(os.environ.get("TUTOR_TEST_MODEL_CACHE", ROOT / ".cache" / "m
 for _name, _value in offline_environment().items():
     os.environ[_name] = _value
 
+# Under CI a skipped test is a failed one: a run without chromium or ../shared/course must not pass.
+STRICT = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()
+    if STRICT and report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"skipped under CI=true, which counts as a failure: {reason}"
+
 
 @pytest.fixture(autouse=True)
 def _private_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
@@ -39,7 +52,7 @@ def settings(_private_data_dir: Path) -> Settings:
 @pytest.fixture(scope="session")
 def course_dir() -> Path:
     if not COURSE.is_dir():
-        pytest.skip(f"test material not found at {COURSE}")
+        pytest.skip(f"test material not found at {COURSE}: the course lesson (../shared/course) is needed")
     return COURSE
 from fake_openai import fake_openai  # noqa: E402,F401  (the loopback OpenAI server fixture, shared by all tests)
 

@@ -48,7 +48,7 @@ def test_create_add_edit_remove_list(store: DatasetStore) -> None:
 
 
 def test_bad_names_and_bad_examples_are_refused(store: DatasetStore) -> None:
-    for name in ("", "Has Space", "../escape", "a/b", "-dash", "x" * 65):
+    for name in ("", "Has Space", "../escape", "a/b", "-dash", "x" * 65, "ada\n"):
         with pytest.raises(DatasetError, match="not allowed"):
             store.create(name)
     with pytest.raises(DatasetError, match="No dataset named"):
@@ -212,3 +212,11 @@ def test_a_busy_dataset_says_so(store: DatasetStore, monkeypatch: pytest.MonkeyP
         with pytest.raises(DatasetError, match="busy"):
             store.add("shared", _examples(1))
     assert store.add("shared", _examples(1)) == 1
+
+
+def test_learner_ids_with_a_trailing_newline_are_refused(settings) -> None:
+    from assistant.tool_context import check_learner_id
+
+    assert check_learner_id("ada") == "ada"
+    with pytest.raises(ValueError, match="learner id"):
+        check_learner_id("ada\n")

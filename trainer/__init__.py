@@ -1,0 +1,1 @@
+"""Fine-tuning: datasets (`data/`), validation (`validation/`), jobs (`jobs/`) and the `python -m trainer` CLI (`cli/`)."""

@@ -9,7 +9,7 @@ from assistant.tool_context import DEFAULT_LEARNER, LEARNER_ID
 
 def learner_of(value: str | None) -> str:
     """The browser's learner id; API clients without one share the `default` learner."""
-    return value if value and LEARNER_ID.match(value) else DEFAULT_LEARNER
+    return value if value and LEARNER_ID.fullmatch(value) else DEFAULT_LEARNER
 
 
 def user_error(exc: BaseException) -> gr.Error:

@@ -2,8 +2,8 @@
 
 A lesson question, the guided path's check questions, ten drafted examples added to a dataset,
 validation and cost, a quick local LoRA job watched in the Jobs tab (status and loss plot update),
-then base vs tuned. Parts whose tool or tab is not in the app yet are skipped with the reason, so
-the test grows green as the features land.
+then base vs tuned, and the guided path's progress panel. Every tab, tool and panel is asserted:
+nothing here is optional.
 """
 
 from __future__ import annotations
@@ -30,13 +30,11 @@ TERMINAL = ("succeeded", "failed", "cancelled", "interrupted")
 
 def require_tools(*names: str) -> None:
     missing = [name for name in names if name not in default_toolbox().tools]
-    if missing:
-        pytest.skip(f"chat tool {', '.join(missing)} not built yet")
+    assert not missing, f"chat tool {', '.join(missing)} is missing from the toolbox"
 
 
 def require_element(chat: ChatPage, selector: str, what: str) -> None:
-    if chat.page.locator(selector).count() == 0:
-        pytest.skip(f"{what} ({selector}) not built yet")
+    expect(chat.page.locator(selector), f"{what} ({selector})").to_have_count(1, timeout=15_000)
 
 
 def send_expecting_tool(chat: ChatPage, message: str, tool: str, timeout_s: float = 60) -> str:
@@ -90,13 +88,13 @@ def test_guided_path_from_a_question_to_base_vs_tuned(open_chat: OpenChat, app_s
             break
     assert total >= MIN_EXAMPLES, answer
 
-    if chat.has_tab("Dataset"):
-        chat.open_tab("Dataset")
-        require_element(chat, "#examples-table", "the Dataset tab's examples table")
-        expect(chat.page.locator("#examples-table [role=row]:has([role=gridcell])")).to_have_count(total, timeout=15_000)
-        expect(chat.page.locator("#examples-table")).to_contain_text("limerick", ignore_case=True)
-        chat.screenshot("dataset-tab")
-        chat.open_tab("Chat")
+    assert chat.has_tab("Dataset")
+    chat.open_tab("Dataset")
+    require_element(chat, "#examples-table", "the Dataset tab's examples table")
+    expect(chat.page.locator("#examples-table [role=row]:has([role=gridcell])")).to_have_count(total, timeout=15_000)
+    expect(chat.page.locator("#examples-table")).to_contain_text("limerick", ignore_case=True)
+    chat.screenshot("dataset-tab")
+    chat.open_tab("Chat")
 
     require_tools("validate_dataset", "estimate_cost")
     answer = send_expecting_tool(chat, "validate my dataset", "validate_dataset")
@@ -112,9 +110,9 @@ def test_guided_path_from_a_question_to_base_vs_tuned(open_chat: OpenChat, app_s
     answer = send_expecting_tool(chat, "how is my job doing?", "job_status")
     assert job_id in answer and re.search(r"queued|running|succeeded", answer), answer
 
-    if chat.has_tab("Jobs"):
-        watch_job_in_jobs_tab(chat, job_id)
-        chat.open_tab("Chat")
+    assert chat.has_tab("Jobs")
+    watch_job_in_jobs_tab(chat, job_id)
+    chat.open_tab("Chat")
     settings = Settings(data_dir=app_server.data_dir, model_cache=app_server.model_cache)
     status = wait_for_job(settings, job_id, learner)
     assert status["status"] == "succeeded", (status["error"], status["log_path"])
@@ -131,14 +129,13 @@ def test_guided_path_from_a_question_to_base_vs_tuned(open_chat: OpenChat, app_s
     chat.screenshot("compare")
 
     # The guided path's panel (an accordion above the chat) shows the steps done.
-    panel = chat.page.locator("#guide-panel")
-    if panel.count():
-        panel.get_by_text("Guided path", exact=True).click()
-        progress = chat.page.locator("#guide-progress")
-        expect(progress).to_contain_text("✅")
-        # learn, decide, dataset, validate, fine-tune, evaluate
-        assert progress.inner_text().count("✅") >= 6, progress.inner_text()
-        chat.screenshot("guide-progress")
+    require_element(chat, "#guide-panel", "the guided path's panel")
+    chat.page.locator("#guide-panel").get_by_text("Guided path", exact=True).click()
+    progress = chat.page.locator("#guide-progress")
+    expect(progress).to_contain_text("✅")
+    # learn, decide, dataset, validate, fine-tune, evaluate
+    assert progress.inner_text().count("✅") >= 6, progress.inner_text()
+    chat.screenshot("guide-progress")
 
 
 def plotted_steps(chat: ChatPage) -> int:

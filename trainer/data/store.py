@@ -65,7 +65,7 @@ class ImportReport:
 
 
 def check_name(name: str, what: str = "Dataset") -> str:
-    if not isinstance(name, str) or not NAME_PATTERN.match(name):
+    if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
         raise DatasetError(f"{what} name {name!r} is not allowed: {NAME_RULE}.")
     return name
 
@@ -94,7 +94,7 @@ class DatasetStore:
             return []
         infos = []
         for path in sorted(self.root.glob("*.jsonl")):
-            if NAME_PATTERN.match(path.stem):
+            if NAME_PATTERN.fullmatch(path.stem):
                 stamp = datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc).isoformat(timespec="seconds")
                 infos.append(DatasetInfo(path.stem, _count_lines(path), stamp))
         return infos

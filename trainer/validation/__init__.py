@@ -1,0 +1,1 @@
+"""Validation of chat fine-tuning data: the notebook rules and API checks, the fast path, the streaming report."""
