@@ -6,18 +6,17 @@ state; the first add creates one (`my-dataset`) when none exists.
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import Field
 
 from assistant.tool_context import ToolContext
-from core.settings import Settings
 from assistant.registry import ToolOutput, tool
 from trainer.data.store import DatasetStore, learner_store
 from trainer.data.drafts import draft_examples as make_drafts
 from trainer.data.examples import make_example
+from trainer.jobs.control import resolve_training_data
 from trainer.validation.report import Report
 
 DEFAULT_DATASET = "my-dataset"
@@ -40,18 +39,11 @@ def current_dataset(context: ToolContext, name: str | None = None, *, create: bo
     return chosen
 
 
-def export_for_job(settings: Settings, learner: str, name: str) -> Path:
-    """The dataset as one OpenAI chat JSONL file for a job to copy (the job keeps its own copy)."""
-    scratch = settings.learner_dir(learner) / "tmp"
-    scratch.mkdir(parents=True, exist_ok=True)
-    folder = Path(tempfile.mkdtemp(prefix="job-data-", dir=scratch))
-    return learner_store(settings, learner).export(name, folder, fmt="openai")[0]
-
-
 def dataset_file(context: ToolContext, name: str | None) -> tuple[str, Path]:
-    """The dataset a job should train on: (name, path of an exported copy)."""
+    """The dataset a job should train on: (name, its saved file, which the job copies once)."""
     chosen = current_dataset(context, name)
-    return chosen, export_for_job(context.settings, context.learner, chosen)
+    path, _ = resolve_training_data(context.settings, context.learner, chosen)
+    return chosen, path
 
 
 def _fi(context: ToolContext) -> bool:

@@ -77,6 +77,19 @@ def test_lifecycle_is_validated_and_a_finished_job_stays_finished(settings: Sett
     assert (again.status, again.error, again.pid, again.finished_at, again.checkpoint) == ("queued", None, None, None, "/c/checkpoint-2")
 
 
+def test_finish_records_the_first_end_only(settings: Settings) -> None:
+    store = JobStore(settings.jobs_db)
+    job_id = make_job(store)
+    store.transition(job_id, "running", pid=123)
+    cancelled = store.finish(job_id, "cancelled")
+    assert cancelled is not None and cancelled.status == "cancelled"
+    # The worker's own end arrives second: not recorded, and not an error.
+    assert store.finish(job_id, "succeeded", adapter_path="/x/adapter") is None
+    assert (store.get(job_id).status, store.get(job_id).adapter_path) == ("cancelled", None)
+    with pytest.raises(ValueError, match="not a final status"):
+        store.finish(make_job(store), "running")
+
+
 def test_learners_see_only_their_jobs(settings: Settings) -> None:
     store = JobStore(settings.jobs_db)
     mine, theirs = make_job(store, "ada"), make_job(store, "grace")
@@ -284,11 +297,11 @@ def test_packed_blocks_go_one_at_a_time_without_flash_attention(tmp_path: Path) 
 
 
 def test_cli_data_may_name_a_saved_dataset(settings: Settings, course_files) -> None:
-    from trainer.cli.jobs import resolve_data
+    from trainer.jobs.control import resolve_training_data
     from trainer.data.store import learner_store
 
     learner_store(settings, "ada").import_file("limericks", course_files[0])
-    path, name = resolve_data(settings, "ada", "limericks")
+    path, name = resolve_training_data(settings, "ada", "limericks")
     assert name == "limericks" and path.is_file()
     with pytest.raises(JobSetupError, match="no saved dataset"):
-        resolve_data(settings, "grace", "limericks")
+        resolve_training_data(settings, "grace", "limericks")

@@ -6,7 +6,6 @@ text is the same one the chat gives (`assistant.job_tools.describe_progress`).
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -81,11 +80,9 @@ def build(settings: Settings, learner: gr.BrowserState, tab: gr.Tab) -> None:
         who = learner_of(learner_id)
         if not name:
             raise gr.Error("Choose a dataset first (build one in the Dataset tab or in the chat).")
-        from assistant.dataset_tools import export_for_job
-
         try:
-            path = export_for_job(settings, who, name)
-            config = TrainConfig(train_file=Path(path), dataset=name, preset=preset_name, backend=backend_name,
+            path, _ = control.resolve_training_data(settings, who, name)
+            config = TrainConfig(train_file=path, dataset=name, preset=preset_name, backend=backend_name,
                                  epochs=None if epoch_count == "preset" else int(epoch_count))
             job = control.start_job(settings, config, owner=who)
         except (ValueError, OSError) as exc:

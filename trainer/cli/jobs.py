@@ -14,7 +14,6 @@ import json
 import sys
 import types
 import typing
-from pathlib import Path
 from typing import Any, Callable
 
 from pydantic import ValidationError
@@ -22,7 +21,9 @@ from pydantic import ValidationError
 from core.settings import Settings
 from trainer.jobs.inference import BadPrompt, NotReady, compare, generate
 from trainer.jobs.store import InvalidTransition, JobNotFound
-from trainer.jobs.control import JobSetupError, cancel_job, job_status, list_jobs, resume_job, start_job
+from trainer.jobs.control import (
+    JobSetupError, cancel_job, job_status, list_jobs, resolve_training_data, resume_job, start_job,
+)
 from core.model_loading import ModelNotAvailable
 from trainer.jobs.config import PRESETS, TrainConfig
 
@@ -118,8 +119,8 @@ def _modules(text: str) -> list[str] | str:
 
 
 def _train(args: argparse.Namespace, settings: Settings) -> int:
-    train_file, dataset = resolve_data(settings, args.learner, args.data)
-    validation_file = resolve_data(settings, args.learner, str(args.validation))[0] if args.validation else None
+    train_file, dataset = resolve_training_data(settings, args.learner, args.data)
+    validation_file = resolve_training_data(settings, args.learner, str(args.validation))[0] if args.validation else None
     fields = {
         "backend": args.backend,
         "base_model": args.model,
@@ -139,26 +140,6 @@ def _train(args: argparse.Namespace, settings: Settings) -> int:
         print(f"Started {job.backend} fine-tune job {job.id} on {job.model} (dataset {job.dataset}).")
         print(f"Follow it with: python -m trainer status {job.id}")
     return 0
-
-
-def resolve_data(settings: Settings, learner: str, data: str) -> tuple[Path, str | None]:
-    """A JSONL path as given, or a saved dataset of the learner: (file, dataset name or None)."""
-    path = Path(data).expanduser()
-    if path.is_file():
-        return path, None
-    from trainer.data.store import learner_store
-    from trainer.data.examples import DatasetError
-
-    try:
-        store = learner_store(settings, learner)
-        if store.exists(data):
-            return store.path(data), data
-    except DatasetError:
-        pass  # not a valid dataset name either
-    raise JobSetupError(
-        f"No file {data!r} and no saved dataset of that name for learner {learner!r}. "
-        "Give a JSONL path or a dataset name (python -m trainer dataset list)."
-    )
 
 
 def _status(args: argparse.Namespace, settings: Settings) -> int:

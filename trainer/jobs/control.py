@@ -33,7 +33,6 @@ from core.settings import Settings, offline_environment, variable_names
 from trainer.jobs.store import (
     CONFIG_NAME,
     LOG_NAME,
-    InvalidTransition,
     Job,
     JobStore,
     find_last_checkpoint,
@@ -97,9 +96,32 @@ def start_job(settings: Settings, config: TrainConfig, owner: str = "default") -
     try:
         _launch(settings, store, job_id)
     except (OSError, RuntimeError) as exc:  # RuntimeError: no thread could be started
-        store.transition(job_id, "failed", error=f"Could not start the job's runner: {exc}")
+        store.finish(job_id, "failed", error=f"Could not start the job's runner: {exc}")
         raise JobSetupError(f"Could not start the runner for job {job_id}: {exc}") from None
     return store.get(job_id)
+
+
+def resolve_training_data(settings: Settings, owner: str, data: str | Path) -> tuple[Path, str | None]:
+    """A JSONL path as given, or the owner's saved dataset of that name: (file, dataset name or None).
+
+    A saved dataset's file is read in place: `start_job` copies it into the job's folder once.
+    """
+    from trainer.data.examples import DatasetError
+    from trainer.data.store import learner_store
+
+    path = Path(data).expanduser()
+    if path.is_file():
+        return path, None
+    try:
+        store = learner_store(settings, owner)
+        if store.exists(str(data)):
+            return store.path(str(data)), str(data)
+    except DatasetError:
+        pass  # not a valid dataset name either
+    raise JobSetupError(
+        f"No file {str(data)!r} and no saved dataset of that name for learner {owner!r}. "
+        "Give a JSONL path or a dataset name (python -m trainer dataset list)."
+    )
 
 
 def check_dataset_file(path: Path, backend: str, what: str, model: str | None = None) -> int:
@@ -187,18 +209,11 @@ def _reap(process: subprocess.Popen, store: JobStore, job_id: str) -> None:
     if job.finished or job.pid != process.pid:
         return
     if job.cancel_requested:
-        _finish(store, job_id, "cancelled")
+        store.finish(job_id, "cancelled")
         return
     how = f"was killed by {signal.Signals(-code).name}" if code < 0 else f"exited with code {code}"
-    _finish(store, job_id, "failed", error=f"The worker process {how} before reporting (out of memory, or killed). "
+    store.finish(job_id, "failed", error=f"The worker process {how} before reporting (out of memory, or killed). "
                                           "Resume the job to continue from its last checkpoint.")
-
-
-def _finish(store: JobStore, job_id: str, status: str, **fields: Any) -> None:
-    try:
-        store.transition(job_id, status, **fields)
-    except InvalidTransition:
-        pass  # someone else recorded the end first
 
 
 # -- liveness, recovery, cancel, resume -------------------------------------------------------
@@ -226,10 +241,9 @@ def recover_jobs(store: JobStore) -> list[Job]:
             continue
         if job.status == "queued" and job.pid is None and now - job.created_at < LAUNCH_WINDOW_S:
             continue  # its launcher is still starting the worker
-        try:
-            recovered.append(store.transition(job.id, "interrupted", error=INTERRUPTED_REASON))
-        except InvalidTransition:
-            pass  # it finished meanwhile
+        ended = store.finish(job.id, "interrupted", error=INTERRUPTED_REASON)
+        if ended is not None:  # else it finished meanwhile
+            recovered.append(ended)
     return recovered
 
 
@@ -251,7 +265,7 @@ def cancel_job(settings: Settings, job_id: str, owner: str | None = None, grace_
     elif job.backend == "openai" and job.remote_id:
         _cancel_remote(settings, job.remote_id)  # no worker left to do it
     if not store.get(job_id).finished:
-        _finish(store, job_id, "cancelled")
+        store.finish(job_id, "cancelled")
     return store.get(job_id)
 
 

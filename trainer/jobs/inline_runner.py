@@ -22,7 +22,7 @@ import psutil
 
 from core.settings import Settings
 from core.device import gpu_task, zero_gpu_active
-from trainer.jobs.store import CONFIG_NAME, InvalidTransition, JobStore, job_folder
+from trainer.jobs.store import CONFIG_NAME, JobStore, job_folder
 from trainer.jobs.config import load_config
 
 # ZeroGPU's own default request, and the most one call may ask for (HF staff's stated per-call
@@ -67,13 +67,10 @@ def run_inline(settings: Settings, job_id: str) -> None:
         return
     hint = (f" On ZeroGPU a job must fit in one GPU call of at most {ZERO_GPU_MAX_S} s and in the visitor's GPU "
             "quota: try fewer examples or epochs, or resume it later." if zero_gpu_active() else " Resume it to retry.")
-    try:
-        if job.cancel_requested:
-            store.transition(job_id, "cancelled")
-        else:
-            store.transition(job_id, "failed", error=f"The job stopped before it finished: {reason}.{hint}")
-    except InvalidTransition:
-        pass  # someone (cancel, recovery) recorded the end first
+    if job.cancel_requested:
+        store.finish(job_id, "cancelled")
+    else:
+        store.finish(job_id, "failed", error=f"The job stopped before it finished: {reason}.{hint}")
 
 
 def _run_job(settings: Settings, job_id: str) -> int:

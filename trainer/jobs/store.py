@@ -205,6 +205,19 @@ class JobStore:
             _update(conn, job_id, updates)
         return self.get(job_id)
 
+    def finish(self, job_id: str, status: str, *, error: str | None = None, **fields: Any) -> Job | None:
+        """End a job in a final state; None when it had already ended (the first end recorded wins).
+
+        The one way every part (worker, inline runner, cancel, reaper, recovery) ends a job, so a
+        race between a worker's own end and a cancel or a recovery never raises.
+        """
+        if status not in FINISHED:
+            raise ValueError(f"{status!r} is not a final status ({', '.join(sorted(FINISHED))})")
+        try:
+            return self.transition(job_id, status, error=error, **fields)
+        except InvalidTransition:
+            return None
+
     def update(self, job_id: str, **fields: Any) -> None:
         """Set non-status fields (pid, adapter_path, remote_id, summary...)."""
         if "status" in fields:

@@ -59,7 +59,7 @@ def run_job(settings: Settings, job_id: str, *, inline: bool = False) -> int:
     try:
         config = load_config(folder / CONFIG_NAME)
     except (OSError, ValueError) as exc:
-        _finish(store, job_id, "failed", error=f"The job's {CONFIG_NAME} could not be read: {exc}")
+        store.finish(job_id, "failed", error=f"The job's {CONFIG_NAME} could not be read: {exc}")
         return 1
     if config.backend == "local" and not inline:
         _relaunch_distributed_if_needed(job_id)  # exec would replace the app
@@ -86,13 +86,13 @@ def run_job(settings: Settings, job_id: str, *, inline: bool = False) -> int:
         _ignore_sigterm()  # let the final record go through
         print(f"job {job_id}: cancelled", flush=True)
         if main_process:
-            _finish(store, job_id, "cancelled")
+            store.finish(job_id, "cancelled")
         return 0
     except BaseException as exc:  # the job record must say why, whatever went wrong
         _ignore_sigterm()
         traceback.print_exc()  # full detail to worker.log; the record gets the short reason
         if main_process:
-            _finish(store, job_id, "failed", error=describe_error(exc, settings))
+            store.finish(job_id, "failed", error=describe_error(exc, settings))
         return 1
     return 0
 
@@ -107,13 +107,6 @@ def _ignore_sigterm() -> None:
     # (and Python allows signal handlers to be set from the main thread only).
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-
-
-def _finish(store: JobStore, job_id: str, status: str, **fields: Any) -> None:
-    try:
-        store.transition(job_id, status, **fields)
-    except InvalidTransition as exc:  # e.g. the canceller already recorded the end
-        print(exc, flush=True)
 
 
 def describe_error(exc: BaseException, settings: Settings) -> str:
@@ -149,7 +142,7 @@ def _run_local(settings: Settings, store: JobStore, job: Job, config: TrainConfi
     if result is None:
         raise JobCancelled()
     if main_process:
-        store.transition(
+        store.finish(
             job.id,
             "succeeded",
             adapter_path=str(result.adapter_path),
@@ -208,11 +201,11 @@ def _run_openai(settings: Settings, store: JobStore, job: Job, config: TrainConf
         store.add_metrics(job.id, **point)
     summary = {"remote_status": state.api_status, "events": messages, "trained_tokens": state.trained_tokens}
     if state.status == "succeeded":
-        store.transition(job.id, "succeeded", fine_tuned_model=state.fine_tuned_model, summary=summary)
+        store.finish(job.id, "succeeded", fine_tuned_model=state.fine_tuned_model, summary=summary)
     elif state.status == "cancelled":
-        store.transition(job.id, "cancelled", error="The job was cancelled on the OpenAI side.", summary=summary)
+        store.finish(job.id, "cancelled", error="The job was cancelled on the OpenAI side.", summary=summary)
     else:
-        store.transition(job.id, "failed", error=state.error or "The OpenAI job failed without a reason.", summary=summary)
+        store.finish(job.id, "failed", error=state.error or "The OpenAI job failed without a reason.", summary=summary)
 
 
 def _relaunch_distributed_if_needed(job_id: str) -> None:
