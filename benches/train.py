@@ -9,12 +9,14 @@ one epoch, in fp32 on CPU (or the detected device), with loss on assistant token
 
 - ours: `trainer.jobs.lora.build_trainer` — TRL SFTTrainer, prompt/completion rows packed
   best-fit-decreasing into padding-free blocks of `--max-seq-length` tokens;
-- baseline: `transformers.Trainer` + `peft.get_peft_model`, every row padded to `--max-seq-length`
-  (the straightforward recipe), and, for reference, the same padded to the longest row of each batch.
+- baseline (the verdict): `transformers.Trainer` + `peft.get_peft_model` with dynamic padding to the
+  longest row of each batch (`DataCollatorForSeq2Seq`'s default), what a competent user runs;
+- extra column: the same with every row padded to `--max-seq-length`, for reference only.
 
 Each side runs in its own process (so peak RSS is its own). tokens/s counts real (non-padding)
 tokens over the time spent inside training steps (model loading, data preparation, saving
-excluded); every side sees exactly the same tokens. Target: ours >= 1.5x the padded baseline.
+excluded); every side sees exactly the same tokens. Target: ours >= 1.5x the padded-to-longest
+baseline; the bench prints PASS or FAIL and exits 1 on a miss.
 """
 
 from __future__ import annotations
@@ -41,7 +43,8 @@ DATA_FILES = [
     COURSE / "python" / "openai" / "validation-data.jsonl",
     COURSE / "assignments" / "python" / "training_set.jsonl",
 ]
-SIDES = ("ours", "padded-max", "padded-longest")
+SIDES = ("ours", "padded-longest", "padded-max")
+BASELINE = "padded-longest"
 TARGET_RATIO = 1.5
 
 
@@ -78,8 +81,7 @@ def main() -> int:
                 return 1
             results[side] = json.loads(done.stdout.strip().splitlines()[-1])
             print(f"{side:<15} done: {results[side]['tokens_per_s']:.0f} tokens/s", file=sys.stderr, flush=True)
-    report(results, args)
-    return 0
+    return 0 if report(results, args) else 1
 
 
 def run_side(args: argparse.Namespace) -> dict:
@@ -193,20 +195,22 @@ def build_baseline(config, models_dir: Path, output_dir: Path, rows: list[dict],
     return Trainer(model=model, args=args, train_dataset=Dataset.from_list(examples), data_collator=collator, callbacks=[callback])
 
 
-def report(results: dict, args: argparse.Namespace) -> None:
-    ours, base = results["ours"], results["padded-max"]
+def report(results: dict, args: argparse.Namespace) -> bool:
+    """Print the table and the verdict against the padded-to-longest baseline; True when the target is met."""
+    ours, base = results["ours"], results[BASELINE]
     ratio = ours["tokens_per_s"] / base["tokens_per_s"]
     print(f"\nLoRA fine-tune throughput, {ours['real_tokens']} real tokens ({args.repeat} x course examples), "
           f"max length {args.max_seq_length}, batch {args.batch_size}, {ours['device']}, {ours['threads']} threads")
-    print(f"{'side':<16}{'steps':>6}{'train s':>9}{'tokens/s':>10}{'vs padded':>10}{'peak RSS MB':>13}{'train loss':>12}")
+    print(f"{'side':<16}{'steps':>6}{'train s':>9}{'tokens/s':>10}{'vs longest':>11}{'peak RSS MB':>13}{'train loss':>12}")
     for side, row in results.items():
         print(f"{side:<16}{row['steps']:>6}{row['train_seconds']:>9.1f}{row['tokens_per_s']:>10.0f}"
-              f"{row['tokens_per_s'] / base['tokens_per_s']:>9.2f}x{row['peak_rss_mb']:>13.0f}{row['train_loss'] or 0:>12.4f}")
+              f"{row['tokens_per_s'] / base['tokens_per_s']:>10.2f}x{row['peak_rss_mb']:>13.0f}{row['train_loss'] or 0:>12.4f}")
     verdict = "PASS" if ratio >= TARGET_RATIO else "FAIL"
-    print(f"\nours / padded-to-max baseline: {ratio:.2f}x (target >= {TARGET_RATIO}x) {verdict}")
+    print(f"\nverdict: ours / Trainer + peft padded to the longest row: {ratio:.2f}x (target >= {TARGET_RATIO}x) {verdict}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"results": results, "ratio": ratio, "target": TARGET_RATIO}, indent=2))
+        args.json.write_text(json.dumps({"results": results, "baseline": BASELINE, "ratio": ratio, "target": TARGET_RATIO}, indent=2))
+    return ratio >= TARGET_RATIO
 
 
 if __name__ == "__main__":
