@@ -75,3 +75,10 @@ def test_dataset_commands(tmp_path: Path, course_dir: Path, capsys) -> None:
     assert code == 0 and json.loads(out)["examples"] == 11
     code, out, _ = run("dataset", "remove", "elle", "11")
     assert code == 0 and json.loads(run("dataset", "show", "elle", "--json")[1])["examples"][-1]["messages"][1]["content"] == "Tell me about Mercury"
+
+
+def test_a_misspelt_setting_is_a_short_error(monkeypatch, capsys) -> None:
+    monkeypatch.setenv("TUTOR_DATADIR", "/tmp/elsewhere")
+    assert main(["dataset", "list"]) == 2
+    err = capsys.readouterr().err
+    assert "Unknown setting TUTOR_DATADIR" in err and "TUTOR_DATA_DIR" in err and "Traceback" not in err

@@ -39,7 +39,12 @@ def main(argv: list[str] | None = None) -> int:
     parser, user_errors = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.handler(args, load_settings()) or 0)
+        settings = load_settings()
+    except ValueError as exc:  # a misspelt or invalid variable: say which, without a traceback
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    try:
+        return int(args.handler(args, settings) or 0)
     except user_errors as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
