@@ -16,7 +16,7 @@ from assistant.registry import ToolOutput, tool
 from trainer.data.store import DatasetStore, learner_store
 from trainer.data.drafts import draft_examples as make_drafts
 from trainer.data.examples import make_example
-from trainer.jobs.control import resolve_training_data
+from trainer.jobs.control import saved_dataset_file
 from trainer.validation.report import Report
 
 DEFAULT_DATASET = "my-dataset"
@@ -42,8 +42,7 @@ def current_dataset(context: ToolContext, name: str | None = None, *, create: bo
 def dataset_file(context: ToolContext, name: str | None) -> tuple[str, Path]:
     """The dataset a job should train on: (name, its saved file, which the job copies once)."""
     chosen = current_dataset(context, name)
-    path, _ = resolve_training_data(context.settings, context.learner, chosen)
-    return chosen, path
+    return chosen, saved_dataset_file(context.settings, context.learner, chosen)
 
 
 def _fi(context: ToolContext) -> bool:

@@ -81,7 +81,7 @@ def build(settings: Settings, learner: gr.BrowserState, tab: gr.Tab) -> None:
         if not name:
             raise gr.Error("Choose a dataset first (build one in the Dataset tab or in the chat).")
         try:
-            path, _ = control.resolve_training_data(settings, who, name)
+            path = control.saved_dataset_file(settings, who, name)
             config = TrainConfig(train_file=path, dataset=name, preset=preset_name, backend=backend_name,
                                  epochs=None if epoch_count == "preset" else int(epoch_count))
             job = control.start_job(settings, config, owner=who)

@@ -101,27 +101,29 @@ def start_job(settings: Settings, config: TrainConfig, owner: str = "default") -
     return store.get(job_id)
 
 
-def resolve_training_data(settings: Settings, owner: str, data: str | Path) -> tuple[Path, str | None]:
-    """A JSONL path as given, or the owner's saved dataset of that name: (file, dataset name or None).
-
-    A saved dataset's file is read in place: `start_job` copies it into the job's folder once.
-    """
+def saved_dataset_file(settings: Settings, owner: str, name: str) -> Path:
+    """The file of the owner's saved dataset `name`, read in place: `start_job` copies it once."""
     from trainer.data.examples import DatasetError
     from trainer.data.store import learner_store
 
-    path = Path(data).expanduser()
-    if path.is_file():
-        return path, None
     try:
         store = learner_store(settings, owner)
-        if store.exists(str(data)):
-            return store.path(str(data)), str(data)
+        if store.exists(name):
+            return store.path(name)
     except DatasetError:
         pass  # not a valid dataset name either
     raise JobSetupError(
-        f"No file {str(data)!r} and no saved dataset of that name for learner {owner!r}. "
+        f"No file {name!r} and no saved dataset of that name for learner {owner!r}. "
         "Give a JSONL path or a dataset name (python -m trainer dataset list)."
     )
+
+
+def resolve_training_data(settings: Settings, owner: str, data: str | Path) -> tuple[Path, str | None]:
+    """What the CLI's DATA names: a JSONL path as given, or else a saved dataset (file, dataset name or None)."""
+    path = Path(data).expanduser()
+    if path.is_file():
+        return path, None
+    return saved_dataset_file(settings, owner, str(data)), str(data)
 
 
 def check_dataset_file(path: Path, backend: str, what: str, model: str | None = None) -> int:
