@@ -13,6 +13,7 @@ from pydantic import Field
 
 from assistant.tool_context import ToolContext
 from assistant.registry import ToolOutput, tool
+from core.texts import text
 from trainer.data.store import DatasetStore, learner_store
 from trainer.data.drafts import draft_examples as make_drafts
 from trainer.data.examples import make_example
@@ -45,10 +46,6 @@ def dataset_file(context: ToolContext, name: str | None) -> tuple[str, Path]:
     return chosen, saved_dataset_file(context.settings, context.learner, chosen)
 
 
-def _fi(context: ToolContext) -> bool:
-    return context.lang == "fi"
-
-
 def render_example(number: int, example: dict[str, Any]) -> str:
     parts = []
     for message in example.get("messages", []):
@@ -77,10 +74,7 @@ def draft_examples(
     drafts = make_drafts(topic, count, skip=existing, writer=context.writer)
     context.state.drafts = drafts
     shown = render_examples(drafts)
-    reply = (f"Tässä {len(drafts)} luonnosta:\n\n{shown}\n\nSano *lisää ne*, niin lisään ne aineistoon *{name}*, "
-             "tai *muokkaa esimerkkiä N avustaja: …* lisäyksen jälkeen." if _fi(context) else
-             f"Here are {len(drafts)} drafts:\n\n{shown}\n\nSay *add them* to add them to *{name}*, "
-             "or *edit example N assistant: …* after adding.")
+    reply = text(context.lang, "dataset.drafts", count=len(drafts), shown=shown, name=name)
     return ToolOutput({"drafts": drafts, "dataset": name}, shown, reply)
 
 
@@ -88,14 +82,12 @@ def draft_examples(
 def add_drafts(context: ToolContext) -> ToolOutput:
     """Add the examples drafted last to the current dataset."""
     if not context.state.drafts:
-        raise ValueError("Ei luonnoksia: sano ensin *auta tekemään esimerkkejä …*." if _fi(context)
-                         else "There are no drafts yet: say *help me make examples for …* first.")
+        raise ValueError(text(context.lang, "dataset.no_drafts"))
     name = current_dataset(context, create=True)
     total = dataset_store(context).add(name, context.state.drafts)
     added = len(context.state.drafts)
     context.state.drafts = []
-    reply = (f"Lisäsin {added} esimerkkiä aineistoon *{name}*; siinä on nyt {total} esimerkkiä. Seuraavaksi: *tarkista aineisto*."
-             if _fi(context) else f"Added {added} examples to *{name}*; it now has {total}. Next: *validate my dataset*.")
+    reply = text(context.lang, "dataset.drafts_added", added=added, name=name, total=total)
     return ToolOutput({"dataset": name, "added": added, "examples": total}, reply, reply)
 
 
@@ -115,7 +107,7 @@ def add_example(
         first = next(iter(store.load(name)), None)
         system = next((m["content"] for m in (first or {}).get("messages", []) if m.get("role") == "system"), None)
     total = store.add(name, make_example(user, assistant, system))
-    reply = (f"Lisätty esimerkki {total} aineistoon *{name}*." if _fi(context) else f"Added example {total} to *{name}*.")
+    reply = text(context.lang, "dataset.example_added", total=total, name=name)
     return ToolOutput({"dataset": name, "examples": total}, reply, reply)
 
 
@@ -133,7 +125,7 @@ def edit_example(
     store = dataset_store(context)
     examples = store.load(name)
     if not 1 <= index <= len(examples):
-        raise ValueError(f"*{name}* has examples 1–{len(examples)}; there is no example {index}.")
+        raise ValueError(text(context.lang, "dataset.no_such_example", name=name, count=len(examples), index=index))
     example = examples[index - 1]
     changes = {"user": user, "assistant": assistant, "system": system}
     for role, content in changes.items():
@@ -145,8 +137,8 @@ def edit_example(
         elif role == "system":
             example["messages"].insert(0, {"role": "system", "content": content})
     store.edit(name, index, example)
-    text = render_example(index, example)
-    return ToolOutput({"dataset": name, "index": index, "example": example}, text, text)
+    shown = render_example(index, example)
+    return ToolOutput({"dataset": name, "index": index, "example": example}, shown, shown)
 
 
 @tool
@@ -160,7 +152,7 @@ def remove_example(
     store = dataset_store(context)
     store.remove(name, index)
     total = store.count(name)
-    reply = (f"Poistin esimerkin {index}; jäljellä {total}." if _fi(context) else f"Removed example {index}; {total} left.")
+    reply = text(context.lang, "dataset.example_removed", index=index, total=total)
     return ToolOutput({"dataset": name, "examples": total}, reply, reply)
 
 
@@ -172,7 +164,7 @@ def create_dataset(
     """Create a new, empty dataset and make it the current one."""
     dataset_store(context).create(name)
     context.state.current_dataset = name
-    reply = f"Loin aineiston *{name}*." if _fi(context) else f"Created dataset *{name}*; it is now your current dataset."
+    reply = text(context.lang, "dataset.created", name=name)
     return ToolOutput({"dataset": name}, reply, reply)
 
 
@@ -181,8 +173,8 @@ def list_datasets(context: ToolContext) -> ToolOutput:
     """List the learner's datasets with their example counts."""
     infos = dataset_store(context).list()
     lines = [f"- **{i.name}**: {i.examples}" + (" ←" if i.name == context.state.current_dataset else "") for i in infos]
-    text = "\n".join(lines) or ("Ei aineistoja vielä." if _fi(context) else "No datasets yet.")
-    return ToolOutput({"datasets": [{"name": i.name, "examples": i.examples} for i in infos]}, text, text)
+    shown = "\n".join(lines) or text(context.lang, "dataset.none")
+    return ToolOutput({"datasets": [{"name": i.name, "examples": i.examples} for i in infos]}, shown, shown)
 
 
 @tool
@@ -193,8 +185,8 @@ def show_dataset(
     """Show the examples of a dataset."""
     name = current_dataset(context, dataset)
     examples = dataset_store(context).load(name)
-    text = f"**{name}** ({len(examples)})\n\n" + render_examples(examples, limit=30)
-    return ToolOutput({"dataset": name, "examples": examples[:50], "count": len(examples)}, text, text)
+    shown = f"**{name}** ({len(examples)})\n\n" + render_examples(examples, limit=30)
+    return ToolOutput({"dataset": name, "examples": examples[:50], "count": len(examples)}, shown, shown)
 
 
 def report_data(report: Report) -> dict[str, Any]:
@@ -206,30 +198,24 @@ def report_data(report: Report) -> dict[str, Any]:
 
 def describe_report(name: str, report: Report, lang: str) -> str:
     """A validation report in plain words: errors with their lines and fixes, warnings, tokens and cost."""
-    fi = lang == "fi"
-    line_word = "rivi" if fi else "line"
     lines = []
     if report.errors:
-        lines.append(("❌ **Virheitä**" if fi else "❌ **Errors**") + ": " + ", ".join(f"`{k}` × {v}" for k, v in report.errors.items()))
+        lines.append(text(lang, "report.errors") + ": " + ", ".join(f"`{k}` × {v}" for k, v in report.errors.items()))
         for item in report.error_lines[:8]:
-            where = f"{line_word} {item.line}: " if item.line else ""
+            where = text(lang, "report.where", lines=item.line) if item.line else ""
             lines.append(f"- {where}`{item.error}` — {item.message} → {item.fix}")
     else:
-        lines.append(f"✅ *{name}*: {report.examples} " + ("esimerkkiä, ei virheitä." if fi else "examples, no errors."))
+        lines.append(text(lang, "report.clean", name=name, count=report.examples))
     for warning in report.warnings[:6]:
-        where = f"{line_word} {', '.join(map(str, warning.lines[:5]))}: " if warning.lines else ""
+        where = text(lang, "report.where", lines=", ".join(map(str, warning.lines[:5]))) if warning.lines else ""
         lines.append(f"- ⚠️ {where}{warning.message}")
     estimate = report.estimate
     if estimate:
         cost = estimate.cost_usd
-        cost_text = f"≈ ${cost:.4f}" if cost is not None else ("hinta ei tiedossa" if fi else "price unknown")
-        total = report.tokens.get("total")
+        cost_text = f"≈ ${cost:.4f}" if cost is not None else text(lang, "report.price_unknown")
         lines.append("")  # a paragraph of its own, not part of the warning list
-        lines.append(
-            f"**Tokenit**: {total} · {estimate.epochs} epookkia · laskutettavat {estimate.billed_tokens} · {estimate.model}: {cost_text}"
-            if fi else
-            f"**Tokens**: {total} · {estimate.epochs} epochs · billed {estimate.billed_tokens} · {estimate.model}: {cost_text}"
-        )
+        lines.append(text(lang, "report.tokens", total=report.tokens.get("total"), epochs=estimate.epochs,
+                          billed=estimate.billed_tokens, model=estimate.model, cost=cost_text))
     return "\n".join(lines)
 
 
@@ -242,8 +228,8 @@ def validate_dataset(
     """Validate a dataset the way the OpenAI fine-tuning API will, with token counts and the cost estimate."""
     name = current_dataset(context, dataset)
     report = dataset_store(context).validate(name, model)
-    text = describe_report(name, report, context.lang)
-    return ToolOutput(report_data(report), text, text)
+    shown = describe_report(name, report, context.lang)
+    return ToolOutput(report_data(report), shown, shown)
 
 
 @tool
@@ -267,8 +253,7 @@ def export_dataset(
     folder = context.settings.learner_dir(context.learner) / "exports" / name
     paths = dataset_store(context).export(name, folder, fmt="openai", validation_fraction=validation_fraction)
     listing = "\n".join(f"- `{p}`" for p in paths)
-    reply = (f"Vein aineiston *{name}*:\n{listing}\n\nLataa tiedostot Aineisto-välilehdeltä." if _fi(context) else
-             f"Exported *{name}*:\n{listing}\n\nDownload them from the Dataset tab.")
+    reply = text(context.lang, "dataset.exported", name=name, listing=listing)
     return ToolOutput({"files": [str(p) for p in paths]}, listing, reply)
 
 

@@ -9,13 +9,10 @@ from pydantic import Field
 from assistant.tool_context import ToolContext
 from assistant.dataset_tools import dataset_file
 from assistant.registry import ToolOutput, tool
+from core.texts import has_text, text
 from trainer.jobs import control, inference
 from trainer.jobs.config import TrainConfig
 
-_STATUS_WORDS = {
-    "fi": {"queued": "jonossa", "running": "käynnissä", "succeeded": "valmis", "failed": "epäonnistui",
-           "cancelled": "peruttu", "interrupted": "keskeytyi"},
-}
 _SPARK = "▁▂▃▄▅▆▇█"
 
 
@@ -31,33 +28,33 @@ def loss_curve(values: list[float], width: int = 24) -> str:
     return "".join(_SPARK[round((v - low) / span * (len(_SPARK) - 1))] for v in values)
 
 
+def status_word(status: str, lang: str) -> str:
+    """A job state in the learner's words (the state itself when the catalogue has no word for it)."""
+    key = f"job.status.{status}"
+    return text(lang, key) if has_text(key) else status
+
+
 def describe_progress(job: dict[str, Any], lang: str) -> str:
     """The job's state in plain words: status, step, latest losses and the curve."""
-    status = _STATUS_WORDS.get(lang, {}).get(job["status"], job["status"])
     metrics = job.get("metrics") or []
     train = [m["train_loss"] for m in metrics if m.get("train_loss") is not None]
     evals = [m["eval_loss"] for m in metrics if m.get("eval_loss") is not None]
-    fi = lang == "fi"
-    lines = [f"**{job['id']}** ({job['backend']}, {job['model']}): **{status}**"]
+    lines = [f"**{job['id']}** ({job['backend']}, {job['model']}): **{status_word(job['status'], lang)}**"]
     if metrics:
         last = metrics[-1]
-        step = f"{'askel' if fi else 'step'} {last.get('step')}"
+        step = text(lang, "job.step", step=last.get("step"))
         if train:
-            lines.append(f"{step} · {'koulutushäviö' if fi else 'train loss'} {train[0]:.3f} → {train[-1]:.3f}  `{loss_curve(train)}`")
+            lines.append(text(lang, "job.train_loss", step=step, first=train[0], last=train[-1], curve=loss_curve(train)))
         if evals:
-            lines.append(f"{'validointihäviö' if fi else 'validation loss'} {evals[-1]:.3f}")
+            lines.append(text(lang, "job.eval_loss", loss=evals[-1]))
         if last.get("tokens_per_s"):
             lines.append(f"{last['tokens_per_s']:.0f} tokens/s")
     elif job["status"] in ("queued", "running"):
-        lines.append("Malli latautuu, ensimmäiset mittaukset tulevat pian." if fi else "Loading the model; the first metrics will appear shortly.")
+        lines.append(text(lang, "job.loading"))
     if job.get("error"):
-        lines.append(f"{'Syy' if fi else 'Reason'}: {job['error']}")
+        lines.append(text(lang, "job.reason", error=job["error"]))
     if job["status"] == "succeeded":
-        target = job.get("fine_tuned_model") or job.get("adapter_path")
-        lines.append(
-            f"{'Tulos' if fi else 'Result'}: `{target}`. "
-            + ("Kokeile: *vertaa: Kerro heliumista*" if fi else "Try: *compare: Tell me about helium*")
-        )
+        lines.append(text(lang, "job.result", target=job.get("fine_tuned_model") or job.get("adapter_path")))
     return "\n\n".join(lines)
 
 
@@ -66,8 +63,7 @@ def _job_id(context: ToolContext, job_id: str | None) -> str:
     if not chosen:
         jobs = control.list_jobs(context.settings, context.learner)
         if not jobs:
-            raise ValueError("Sinulla ei ole vielä töitä: sano *aloita nopea hienosäätö*." if context.lang == "fi"
-                             else "You have no jobs yet: say *start a quick fine-tune*.")
+            raise ValueError(text(context.lang, "job.no_jobs_to_use"))
         chosen = jobs[0]["id"]
     return chosen
 
@@ -87,10 +83,7 @@ def start_finetune(
     job = control.start_job(context.settings, config, owner=context.learner)
     context.state.last_job = job.id
     status = control.job_status(context.settings, job.id, context.learner)
-    fi = context.lang == "fi"
-    reply = (f"Aloitin hienosäätötyön **{job.id}** aineistolla *{name}* ({preset}). Kysy *mikä on koulutuksen tila?* "
-             "tai seuraa käyrää Työt-välilehdellä." if fi else
-             f"Started fine-tune job **{job.id}** on *{name}* ({preset}). Ask *how is my job doing?* or watch the curve in the Jobs tab.")
+    reply = text(context.lang, "job.started", job=job.id, name=name, preset=preset)
     return ToolOutput({"job": status}, describe_progress(status, context.lang), reply)
 
 
@@ -101,8 +94,8 @@ def job_status(
 ) -> ToolOutput:
     """Report a fine-tune job's status, step, losses and result."""
     status = control.job_status(context.settings, _job_id(context, job_id), context.learner)
-    text = describe_progress(status, context.lang)
-    return ToolOutput({"job": {k: v for k, v in status.items() if k != "metrics"}, "metrics": status["metrics"][-20:]}, text, text)
+    shown = describe_progress(status, context.lang)
+    return ToolOutput({"job": {k: v for k, v in status.items() if k != "metrics"}, "metrics": status["metrics"][-20:]}, shown, shown)
 
 
 @tool
@@ -110,8 +103,8 @@ def list_jobs(context: ToolContext) -> ToolOutput:
     """List the learner's fine-tune jobs, newest first."""
     jobs = control.list_jobs(context.settings, context.learner)
     lines = [f"- **{j['id']}** · {j['status']} · {j['backend']} · {j['dataset']} · {j['created_at']}" for j in jobs]
-    text = "\n".join(lines) or ("Ei vielä töitä." if context.lang == "fi" else "No jobs yet.")
-    return ToolOutput({"jobs": jobs}, text, text)
+    shown = "\n".join(lines) or text(context.lang, "job.none")
+    return ToolOutput({"jobs": jobs}, shown, shown)
 
 
 @tool
@@ -121,8 +114,8 @@ def cancel_job(
 ) -> ToolOutput:
     """Cancel a queued or running fine-tune job; it stops within seconds."""
     job = control.cancel_job(context.settings, _job_id(context, job_id), owner=context.learner)
-    text = f"{job.id}: **{_STATUS_WORDS.get(context.lang, {}).get(job.status, job.status)}**"
-    return ToolOutput({"id": job.id, "status": job.status}, text, text)
+    shown = f"{job.id}: **{status_word(job.status, context.lang)}**"
+    return ToolOutput({"id": job.id, "status": job.status}, shown, shown)
 
 
 @tool
@@ -134,9 +127,9 @@ def compare(
     """Answer one prompt with the base model and the fine-tuned model, side by side."""
     chosen = _job_id(context, job_id)
     answers = inference.compare(context.settings, chosen, prompt, owner=context.learner)
-    base, tuned = ("Perusmalli", "Hienosäädetty") if context.lang == "fi" else ("Base model", "Fine-tuned")
-    text = f"**{base}:**\n\n{answers['base']}\n\n---\n\n**{tuned} ({chosen}):**\n\n{answers['tuned']}"
-    return ToolOutput({"job_id": chosen, **answers}, text, text)
+    base, tuned = text(context.lang, "job.base"), text(context.lang, "job.tuned")
+    shown = f"**{base}:**\n\n{answers['base']}\n\n---\n\n**{tuned} ({chosen}):**\n\n{answers['tuned']}"
+    return ToolOutput({"job_id": chosen, **answers}, shown, shown)
 
 
 @tool

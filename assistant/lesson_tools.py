@@ -8,6 +8,7 @@ from pydantic import Field
 
 from assistant.tool_context import ToolContext
 from assistant.registry import ToolOutput, tool
+from core.texts import text
 from knowledge.answer import answer
 from knowledge.search import get_retriever, search
 
@@ -33,7 +34,5 @@ def search_lesson(
     if not covered:
         data["note"] = "The lesson does not cover this question: say so plainly and name what the lesson covers."
         data["lesson_topics"] = get_retriever(context.settings).titles(context.lang)
-    display = "\n".join(f"- **{s['heading']}** — `{s['source']}`" for s in sections) or (
-        "Ei osumia oppitunnissa." if context.lang == "fi" else "No matching lesson section."
-    )
+    display = "\n".join(f"- **{s['heading']}** — `{s['source']}`" for s in sections) or text(context.lang, "lesson.no_match")
     return ToolOutput(data, display, reply=reply)

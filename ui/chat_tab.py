@@ -9,9 +9,10 @@ from typing import Any, Iterator
 
 import gradio as gr
 
-from assistant import guide, prompts
+from assistant import guide
 from assistant.tool_context import load_state
 from assistant.conversation import Agent, AgentMessage, language_of
+from assistant.registry import tool_title
 from ui.common import learner_of
 from ui.i18n import T
 
@@ -28,7 +29,7 @@ def to_gradio(message: AgentMessage, lang: str) -> gr.ChatMessage:
     if message.tool is None:
         return gr.ChatMessage(role="assistant", content=message.content)
     record = message.tool
-    metadata: dict[str, Any] = {"title": prompts.tool_title(record.name, lang), "status": "pending" if message.pending else "done"}
+    metadata: dict[str, Any] = {"title": tool_title(record.name, lang), "status": "pending" if message.pending else "done"}
     if not message.pending:
         metadata["duration"] = round(record.seconds, 2)
     if record.error:

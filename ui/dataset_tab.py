@@ -46,7 +46,7 @@ def build(settings: Settings, learner: gr.BrowserState, tab: gr.Tab) -> None:
     """Lay out the tab inside the current Blocks; it reloads whenever the learner opens it."""
     with gr.Row():
         dataset = gr.Dropdown(label=T("dataset"), choices=[], scale=2, elem_id="dataset-select")
-        new_name = gr.Textbox(label=T("new_dataset"), placeholder="limericks", scale=2)
+        new_name = gr.Textbox(label=T("new_dataset"), placeholder=T("new_dataset_placeholder"), scale=2)
         create = gr.Button(T("create"), scale=1)
     table = gr.Dataframe(headers=COLUMNS, interactive=False, wrap=True, label=T("examples"), elem_id="examples-table",
                          column_widths=["6%", "24%", "30%", "40%"], max_height=420)

@@ -16,7 +16,7 @@ from assistant.job_tools import describe_progress
 from core.settings import Settings
 from trainer.jobs import control, inference
 from trainer.jobs.config import TrainConfig
-from ui.common import learner_of, user_error
+from ui.common import learner_of, learner_text, user_error
 from ui.dataset_tab import dataset_names
 from ui.i18n import T
 
@@ -55,7 +55,7 @@ def build(settings: Settings, learner: gr.BrowserState, tab: gr.Tab) -> None:
     status = gr.Markdown(elem_id="job-status")
     plot = gr.LinePlot(x="step", y="loss", color="series", title=T("loss_curve"), height=280, elem_id="loss-plot")
     with gr.Row():
-        prompt = gr.Textbox(label=T("prompt"), placeholder="Tell me about helium.", scale=3, elem_id="compare-prompt")
+        prompt = gr.Textbox(label=T("prompt"), placeholder=T("prompt_placeholder"), scale=3, elem_id="compare-prompt")
         ask = gr.Button(T("ask_tuned"))
         compare = gr.Button(T("compare"), variant="primary", elem_id="compare-button")
     with gr.Row():
@@ -79,7 +79,7 @@ def build(settings: Settings, learner: gr.BrowserState, tab: gr.Tab) -> None:
     def start_job(learner_id: str | None, name: str | None, preset_name: str, backend_name: str, epoch_count: int | str):
         who = learner_of(learner_id)
         if not name:
-            raise gr.Error("Choose a dataset first (build one in the Dataset tab or in the chat).")
+            raise gr.Error(learner_text(settings, learner_id, "error.choose_dataset"))
         try:
             path = control.saved_dataset_file(settings, who, name)
             config = TrainConfig(train_file=path, dataset=name, preset=preset_name, backend=backend_name,
@@ -91,7 +91,7 @@ def build(settings: Settings, learner: gr.BrowserState, tab: gr.Tab) -> None:
 
     def cancel_job(learner_id: str | None, job_id: str | None):
         if not job_id:
-            raise gr.Error("Choose a job to cancel.")
+            raise gr.Error(learner_text(settings, learner_id, "error.choose_job"))
         try:
             control.cancel_job(settings, job_id, owner=learner_of(learner_id))
         except (ValueError, LookupError) as exc:
@@ -100,7 +100,7 @@ def build(settings: Settings, learner: gr.BrowserState, tab: gr.Tab) -> None:
 
     def run_compare(learner_id: str | None, job_id: str | None, text: str):
         if not job_id or not text.strip():
-            raise gr.Error("Choose a finished job and write a prompt.")
+            raise gr.Error(learner_text(settings, learner_id, "error.choose_finished_job"))
         try:
             answers = inference.compare(settings, job_id, text, owner=learner_of(learner_id))
         except (ValueError, LookupError) as exc:
@@ -109,7 +109,7 @@ def build(settings: Settings, learner: gr.BrowserState, tab: gr.Tab) -> None:
 
     def run_tuned(learner_id: str | None, job_id: str | None, text: str):
         if not job_id or not text.strip():
-            raise gr.Error("Choose a finished job and write a prompt.")
+            raise gr.Error(learner_text(settings, learner_id, "error.choose_finished_job"))
         try:
             return "", inference.generate(settings, job_id, text, owner=learner_of(learner_id))
         except (ValueError, LookupError) as exc:
