@@ -19,7 +19,7 @@ if zero_gpu_active():
 
 import gradio as gr  # noqa: E402
 
-from assistant.tool_context import LEARNER_ID  # noqa: E402
+from assistant.learner_state import LEARNER_ID  # noqa: E402
 from assistant.conversation import Agent  # noqa: E402
 from core.llm import make_backend  # noqa: E402
 from core.settings import Settings  # noqa: E402

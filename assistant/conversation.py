@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from typing import Any, Iterator
 
 from assistant import guide
-from assistant.tool_context import ToolContext, load_state
-from core.llm import BackendError, ChatBackend, Completion
+from assistant.learner_state import load_state
+from assistant.registry import ToolCallRecord, Toolbox, tool_title
 from assistant.router import route
+from assistant.tool_context import ToolContext
+from core.llm import BackendError, ChatBackend, Completion, writer_for_backend
 from core.settings import Settings
-from assistant.registry import ToolCallRecord, Toolbox
-from core.llm import writer_for_backend
 from core.texts import text
 from knowledge.lang import detect_language
 
@@ -31,6 +31,8 @@ class AgentMessage:
 
     content: str
     tool: ToolCallRecord | None = None
+    # A tool step's title in the learner's language ("Used tool …"); None for answer text.
+    title: str | None = None
 
     @property
     def pending(self) -> bool:
@@ -72,8 +74,8 @@ class Agent:
 
     # -- offline: intent routing ------------------------------------------------------------
     def _respond_routed(self, message: str, context: ToolContext) -> Iterator[list[AgentMessage]]:
-        chosen = route(message, awaiting_answer=guide.awaiting_answer(context))
-        if chosen.tool is None or chosen.tool not in self.toolbox.tools:
+        chosen = route(message, awaiting_answer=guide.awaiting_answer(context), tools=self.toolbox.tools.values())
+        if chosen.tool is None:
             yield [AgentMessage(text(context.lang, f"chat.{chosen.reply or 'help'}"))]
             return
         done: list[AgentMessage] = []
@@ -83,7 +85,7 @@ class Agent:
         else:
             assert record.output is not None
             reply = record.output.reply or record.output.display
-            if context.state.guide_active and chosen.tool != "guide":
+            if context.state.guide_active and chosen.tool != guide.guide.name:
                 reply += "\n\n" + guide.proposal(context)
         yield done + [AgentMessage(reply)]
 
@@ -123,12 +125,13 @@ class Agent:
     def _run_tool(self, name: str, arguments: Any, context: ToolContext, done: list[AgentMessage]):
         """Show the call as pending, run it, then show it done; returns the record."""
         pending = ToolCallRecord(name, arguments if isinstance(arguments, dict) else _loads(arguments))
-        yield done + [AgentMessage(text(context.lang, "chat.tool_pending"), pending)]
+        title = tool_title(name, context.lang)
+        yield done + [AgentMessage(text(context.lang, "chat.tool_pending"), pending, title)]
         record = self.toolbox.call(name, arguments, context)
         if record.ok:
             guide.mark_tool_used(context, name)
         shown = record.error if record.error else (record.output.display if record.output else "")
-        done.append(AgentMessage(shown, record))
+        done.append(AgentMessage(shown, record, title))
         yield list(done)
         return record
 

@@ -1,23 +1,28 @@
 """Dataset tools: draft, add, edit, remove, validate, cost and export training examples from the chat.
 
 Examples are numbered from 1 for the learner. The learner's current dataset is remembered in their
-state; the first add creates one (`my-dataset`) when none exists.
+state; the first add creates one (`my-dataset`) when none exists. `choose_dataset` is the one rule for
+which dataset is current, and `export_files` the one place exports go: the Dataset tab calls them too.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import Field
 
+from assistant.learner_state import load_state, save_state
 from assistant.tool_context import ToolContext
 from assistant.registry import ToolOutput, tool
+from assistant.routes import MODEL, NAME, Route, group, named, patterns
 from core.texts import text
+from core.settings import Settings
 from trainer.data.store import DatasetStore, learner_store
+from trainer.data.tokens import DEFAULT_MODEL
 from trainer.data.drafts import draft_examples as make_drafts
 from trainer.data.examples import make_example
-from trainer.jobs.control import saved_dataset_file
 from trainer.validation.report import Report
 
 DEFAULT_DATASET = "my-dataset"
@@ -27,23 +32,85 @@ def dataset_store(context: ToolContext) -> DatasetStore:
     return learner_store(context.settings, context.learner)
 
 
+def dataset_names(settings: Settings, learner: str) -> list[str]:
+    return [info.name for info in learner_store(settings, learner).list()]
+
+
+def choose_dataset(names: list[str], requested: str | None, remembered: str | None) -> str:
+    """Which dataset a request means: the named one, else the remembered current one while it exists,
+    else the learner's first, else the default name (created by the first add)."""
+    if requested:
+        return requested
+    if remembered and (remembered in names or not names):
+        return remembered
+    return names[0] if names else DEFAULT_DATASET
+
+
 def current_dataset(context: ToolContext, name: str | None = None, *, create: bool = False) -> str:
-    """The dataset a request means: the named one, else the current one, else (when adding) a new default."""
-    chosen = name or context.state.current_dataset
-    store = dataset_store(context)
-    if chosen is None:
-        existing = [info.name for info in store.list()]
-        chosen = existing[0] if existing else DEFAULT_DATASET
+    """The dataset a tool call means (`choose_dataset`), remembered as the current one; created when adding."""
+    chosen = choose_dataset(dataset_names(context.settings, context.learner), name, context.state.current_dataset)
     if create:
-        store.create(chosen, exist_ok=True)
+        dataset_store(context).create(chosen, exist_ok=True)
     context.state.current_dataset = chosen
     return chosen
 
 
-def dataset_file(context: ToolContext, name: str | None) -> tuple[str, Path]:
-    """The dataset a job should train on: (name, its saved file, which the job copies once)."""
-    chosen = current_dataset(context, name)
-    return chosen, saved_dataset_file(context.settings, context.learner, chosen)
+def learner_dataset(settings: Settings, learner: str, requested: str | None = None) -> str:
+    """The dataset the learner is working on, by the chat's rule, for callers outside a chat turn (the tabs)."""
+    return choose_dataset(dataset_names(settings, learner), requested, load_state(settings, learner).current_dataset)
+
+
+def remember_dataset(settings: Settings, learner: str, name: str) -> None:
+    """Make `name` the learner's current dataset (the chat's "my dataset")."""
+    state = load_state(settings, learner)
+    state.current_dataset = name
+    save_state(settings, learner, state)
+
+
+def export_files(settings: Settings, learner: str, name: str, validation_fraction: float = 0.0) -> list[Path]:
+    """Export a dataset as OpenAI chat JSONL into the learner's `exports/<name>/` (train, and validation when split)."""
+    folder = settings.learner_dir(learner) / "exports" / name
+    return learner_store(settings, learner).export(name, folder, fmt="openai", validation_fraction=validation_fraction)
+
+
+# -- offline route extractors: a matched message → the tool's arguments -----------------------------------
+
+def _draft_arguments(match: re.Match[str], text: str) -> dict[str, Any]:
+    values: dict[str, Any] = {"topic": group(match, "topic") or text}
+    count = re.search(r"\b(\d{1,2})\b", text)
+    if count:
+        values["count"] = int(count.group(1))
+    return values
+
+
+def _index(match: re.Match[str], text: str) -> dict[str, Any]:
+    values = named(match, text)
+    values["index"] = int(values["index"])
+    return values
+
+
+def _example_fields(match: re.Match[str], text: str) -> dict[str, Any]:
+    """Pull `system:`, `user:` and `assistant:` parts (or `question => answer`) out of a message."""
+    values: dict[str, Any] = {}
+    if "index" in match.groupdict():
+        values["index"] = int(match.group("index"))
+    body = text[match.end():] if match.end() < len(text) else ""
+    labelled = re.findall(
+        r"(system|user|assistant|järjestelmä|käyttäjä|avustaja)\s*[:=]\s*(.+?)(?=\s*(?:system|user|assistant|järjestelmä|käyttäjä|avustaja)\s*[:=]|$)",
+        body, re.IGNORECASE | re.DOTALL,
+    )
+    names = {"järjestelmä": "system", "käyttäjä": "user", "avustaja": "assistant"}
+    for role, content in labelled:
+        values[names.get(role.lower(), role.lower())] = content.strip().strip('"')
+    if not labelled and ("=>" in body or "->" in body):
+        question, _, answer = re.split(r"(=>|->)", body, maxsplit=1)
+        values["user"], values["assistant"] = question.strip(" :\"'"), answer.strip(" \"'")
+    return values
+
+
+def _model_named(match: re.Match[str], text: str) -> dict[str, Any]:
+    model = re.search(MODEL, text, re.IGNORECASE)
+    return {"model": model.group(1).lower()} if model else {}
 
 
 def render_example(number: int, example: dict[str, Any]) -> str:
@@ -61,7 +128,10 @@ def render_examples(examples: list[dict[str, Any]], start: int = 1, limit: int =
     return "\n".join(shown)
 
 
-@tool
+@tool(routes=[Route(patterns(
+    r"^\s*(please\s+|can you\s+)?(help me( to)? (make|write|create|draft)|draft|generate|write|make|create)\b.{0,40}?\b(examples?|training data)\b\s*(for|about|of)?\s*(?P<topic>.*)",
+    r"^\s*(auta|luonnostele|kirjoita|tee|laadi)\b.{0,40}?\besimerk\w*\b\s*(?P<topic>.*)",
+), _draft_arguments)])
 def draft_examples(
     topic: Annotated[str, Field(description="What the fine-tuned assistant should do, e.g. 'a limerick bot about chemical elements'.")],
     context: ToolContext,
@@ -78,7 +148,10 @@ def draft_examples(
     return ToolOutput({"drafts": drafts, "dataset": name}, shown, reply)
 
 
-@tool
+@tool(routes=[Route(patterns(
+    r"^\s*(add|keep|save|use)\s+(them|these|the drafts?|all( of them)?|the examples?)\s*(to\b.*)?[.!]?\s*$",
+    r"^\s*(lisää|tallenna|pidä)\s+(ne|nämä|luonnokset|kaikki)\b",
+))])
 def add_drafts(context: ToolContext) -> ToolOutput:
     """Add the examples drafted last to the current dataset."""
     if not context.state.drafts:
@@ -91,7 +164,10 @@ def add_drafts(context: ToolContext) -> ToolOutput:
     return ToolOutput({"dataset": name, "added": added, "examples": total}, reply, reply)
 
 
-@tool
+@tool(routes=[Route(patterns(
+    r"\badd\s+(an?\s+|this\s+|one\s+more\s+)?example\b\s*[:\-]?",
+    r"\blisää\s+(tämä\s+)?esimerk\w*\s*[:\-]?",
+), _example_fields)])
 def add_example(
     user: Annotated[str, Field(min_length=1, description="The user's message.")],
     assistant: Annotated[str, Field(min_length=1, description="The ideal assistant reply.")],
@@ -111,7 +187,10 @@ def add_example(
     return ToolOutput({"dataset": name, "examples": total}, reply, reply)
 
 
-@tool
+@tool(routes=[Route(patterns(
+    r"\b(edit|change|update|fix)\s+(example|#)\s*(?P<index>\d+)",
+    r"\b(muokkaa|muuta|korjaa)\s+esimerk\w*\s*(?P<index>\d+)",
+), _example_fields)])
 def edit_example(
     index: Annotated[int, Field(ge=1, description="Example number, from 1.")],
     context: ToolContext,
@@ -141,7 +220,10 @@ def edit_example(
     return ToolOutput({"dataset": name, "index": index, "example": example}, shown, shown)
 
 
-@tool
+@tool(routes=[Route(patterns(
+    r"\b(remove|delete|drop)\s+(example|#)\s*(?P<index>\d+)",
+    r"\b(poista)\s+esimerk\w*\s*(?P<index>\d+)",
+), _index)])
 def remove_example(
     index: Annotated[int, Field(ge=1, description="Example number, from 1.")],
     context: ToolContext,
@@ -156,7 +238,10 @@ def remove_example(
     return ToolOutput({"dataset": name, "examples": total}, reply, reply)
 
 
-@tool
+@tool(routes=[Route(patterns(
+    rf"\b(create|new|start|make)\s+(a\s+|new\s+)*dataset\s+(called\s+|named\s+)?[\"']?(?P<name>{NAME})",
+    rf"\b(luo|uusi|aloita)\s+(uusi\s+)?aineisto\w*\s+(nimeltä\s+)?[\"']?(?P<name>{NAME})",
+), named)])
 def create_dataset(
     name: Annotated[str, Field(description="A short name: letters, digits, '-' or '_'.")],
     context: ToolContext,
@@ -168,7 +253,9 @@ def create_dataset(
     return ToolOutput({"dataset": name}, reply, reply)
 
 
-@tool
+@tool(routes=[Route(patterns(
+    r"\b(list|show)\s+(my\s+|all\s+)?datasets\b", r"\bwhich datasets\b", r"\b(listaa|näytä)\s+(kaikki\s+)?aineisto(t|ni)\b",
+))])
 def list_datasets(context: ToolContext) -> ToolOutput:
     """List the learner's datasets with their example counts."""
     infos = dataset_store(context).list()
@@ -177,7 +264,9 @@ def list_datasets(context: ToolContext) -> ToolOutput:
     return ToolOutput({"datasets": [{"name": i.name, "examples": i.examples} for i in infos]}, shown, shown)
 
 
-@tool
+@tool(routes=[Route(patterns(
+    r"\b(show|display|list)\s+(me\s+)?(my|the)\s+(dataset|examples)\b", r"\bnäytä\s+(aineisto\w*|esimerk\w*)\b",
+))])
 def show_dataset(
     context: ToolContext,
     dataset: Annotated[str | None, Field(description="Dataset name; default the current dataset.")] = None,
@@ -219,11 +308,15 @@ def describe_report(name: str, report: Report, lang: str) -> str:
     return "\n".join(lines)
 
 
-@tool
+@tool(routes=[Route(patterns(
+    r"^\s*(please\s+|can you\s+)?(validate|check)(\s+(my|the|this))?(\s+(dataset|data|examples|file|it))?\s*[.!?]*\s*$",
+    r"\bvalidate\s+(my|the|this)\s+(dataset|data|examples|file)\b",
+    r"^\s*(tarkista|validoi|tarkasta)\b(?!.*\?\s*$)",
+))])
 def validate_dataset(
     context: ToolContext,
     dataset: Annotated[str | None, Field(description="Dataset name; default the current dataset.")] = None,
-    model: Annotated[str, Field(description="Model whose token limit and price to use.")] = "gpt-4o-mini",
+    model: Annotated[str, Field(description="Model whose token limit and price to use.")] = DEFAULT_MODEL,
 ) -> ToolOutput:
     """Validate a dataset the way the OpenAI fine-tuning API will, with token counts and the cost estimate."""
     name = current_dataset(context, dataset)
@@ -232,17 +325,26 @@ def validate_dataset(
     return ToolOutput(report_data(report), shown, shown)
 
 
-@tool
+@tool(routes=[Route(patterns(
+    r"\b(would|will|does)\s+(this|it|that|my dataset|my data|the dataset)\s+cost\b",
+    rf"\b(cost|price|estimate)\b.*\b(on|with|for|using)\s+{MODEL}",
+    r"\b(estimate|count)\s+(the\s+)?(cost|tokens)\b",
+    r"\b(paljonko|mitä)\b.*\b(maksa\w*|kustan\w*)\b.*\b(tämä|se|aineisto\w*)\b",
+    r"\b(arvioi|laske)\b.*\b(kustannu\w*|hin\w*|token\w*)",
+), _model_named)])
 def estimate_cost(
     context: ToolContext,
-    model: Annotated[str, Field(description="Fine-tuning model, e.g. gpt-4o-mini, gpt-4o, gpt-4.1-mini, gpt-3.5-turbo.")] = "gpt-4o-mini",
+    model: Annotated[str, Field(description="Fine-tuning model, e.g. gpt-4o-mini, gpt-4o, gpt-4.1-mini, gpt-3.5-turbo.")] = DEFAULT_MODEL,
     dataset: Annotated[str | None, Field(description="Dataset name; default the current dataset.")] = None,
 ) -> ToolOutput:
     """Estimate tokens, default epochs and the training cost of a dataset on a model."""
     return validate_dataset.fn(context=context, dataset=dataset, model=model)
 
 
-@tool
+@tool(routes=[Route(patterns(
+    r"^\s*(please\s+)?(export|download)\b", r"\bexport\s+(it|my|the|this)\b",
+    r"^\s*(vie|lataa|tallenna)\b.*\b(aineisto\w*|jsonl|tiedosto\w*|se)\b", r"\bvie\s+(se|aineisto\w*)\b",
+))])
 def export_dataset(
     context: ToolContext,
     dataset: Annotated[str | None, Field(description="Dataset name; default the current dataset.")] = None,
@@ -250,12 +352,8 @@ def export_dataset(
 ) -> ToolOutput:
     """Export a dataset as OpenAI chat JSONL (optionally split into train and validation files)."""
     name = current_dataset(context, dataset)
-    folder = context.settings.learner_dir(context.learner) / "exports" / name
-    paths = dataset_store(context).export(name, folder, fmt="openai", validation_fraction=validation_fraction)
+    paths = export_files(context.settings, context.learner, name, validation_fraction)
     listing = "\n".join(f"- `{p}`" for p in paths)
     reply = text(context.lang, "dataset.exported", name=name, listing=listing)
     return ToolOutput({"files": [str(p) for p in paths]}, listing, reply)
 
-
-DATASET_TOOLS = (draft_examples, add_drafts, add_example, edit_example, remove_example, create_dataset,
-                 list_datasets, show_dataset, validate_dataset, estimate_cost, export_dataset)

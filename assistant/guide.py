@@ -8,18 +8,32 @@ conversation appends `proposal()` so the assistant always proposes the next step
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from typing import Annotated, Callable, Literal
+from typing import Annotated, Any, Callable, Literal
 
 from pydantic import Field
 
 from assistant.tool_context import ToolContext
-from assistant.router import CHECK_ANSWER
-from assistant.registry import ToolOutput, tool
+from assistant.dataset_tools import dataset_store, estimate_cost, validate_dataset
+from assistant.job_tools import compare
+from assistant.registry import Tool, ToolOutput, tool
+from assistant.routes import Route, patterns
 from core.texts import text
+from trainer.data.tokens import DEFAULT_MODEL
+from trainer.jobs import control
 
 MIN_EXAMPLES = 10
 OPTIONS = "abc"  # a check question's option letters
+# A lone option letter, "b" or "(b)": the answer to the open check question.
+CHECK_ANSWER = re.compile(r"^\s*\(?([abc])\)?[.!]?\s*$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Check:
+    """A multiple-choice check question; its question, options and explanation are in the catalogue."""
+
+    correct: str  # the right option's letter
 
 
 @dataclass(frozen=True)
@@ -28,27 +42,29 @@ class Step:
     check question: question, option.a/b/c, explain)."""
 
     key: str
-    # The right option's letter when the step ends with a check question.
-    correct: str | None = None
+    check: Check | None = None
     # Done from the learner's real state (None: no state condition).
     done: Callable[[ToolContext], bool] | None = None
-    # Tools the learner must have used for the step to count (any one of them).
-    marked_by: tuple[str, ...] = ()
+    # Tools the learner must have used for the step to count (any one of them): the tools themselves, never names.
+    marked_by: tuple[Tool, ...] = ()
+
+    def __post_init__(self) -> None:
+        wrong = [t for t in self.marked_by if not isinstance(t, Tool)]
+        if wrong:
+            raise TypeError(f"guide step {self.key!r}: marked_by takes tools declared with @tool, not {wrong!r}")
 
     def words(self, lang: str, part: str) -> str:
         return text(lang, f"guide.{self.key}.{part}", min_examples=MIN_EXAMPLES)
 
     def complete(self, context: ToolContext) -> bool:
         """Whether doing the work has completed the step (check questions are marked when answered)."""
-        if self.correct is not None or (self.done is None and not self.marked_by):
+        if self.check is not None or (self.done is None and not self.marked_by):
             return False
-        used = not self.marked_by or any(name in context.state.guide_used for name in self.marked_by)
+        used = not self.marked_by or any(t.name in context.state.guide_used for t in self.marked_by)
         return used and (self.done is None or self.done(context))
 
 
 def _dataset_size(context: ToolContext) -> int:
-    from assistant.dataset_tools import dataset_store
-
     name = context.state.current_dataset
     if not name:
         return 0
@@ -59,26 +75,22 @@ def _dataset_size(context: ToolContext) -> int:
 
 
 def _dataset_valid(context: ToolContext) -> bool:
-    from assistant.dataset_tools import dataset_store
-
     if _dataset_size(context) < MIN_EXAMPLES:
         return False
-    return not dataset_store(context).validate(context.state.current_dataset, "gpt-4o-mini").errors
+    return not dataset_store(context).validate(context.state.current_dataset, DEFAULT_MODEL).errors
 
 
 def _job_succeeded(context: ToolContext) -> bool:
-    from trainer.jobs import control
-
     return any(j["status"] == "succeeded" for j in control.list_jobs(context.settings, context.learner))
 
 
 STEPS: list[Step] = [
-    Step("learn", correct="a"),
-    Step("decide", correct="b"),
+    Step("learn", Check(correct="a")),
+    Step("decide", Check(correct="b")),
     Step("dataset", done=lambda c: _dataset_size(c) >= MIN_EXAMPLES),
-    Step("validate", done=_dataset_valid, marked_by=("validate_dataset", "estimate_cost")),
+    Step("validate", done=_dataset_valid, marked_by=(validate_dataset, estimate_cost)),
     Step("finetune", done=_job_succeeded),
-    Step("evaluate", marked_by=("compare",)),
+    Step("evaluate", marked_by=(compare,)),
     Step("next"),
 ]
 
@@ -108,6 +120,14 @@ def progress_markdown(context: ToolContext) -> str:
     return "\n".join(lines)
 
 
+def panel_markdown(context: ToolContext) -> str:
+    """The progress panel beside the chat: the path with its marks while the learner follows it, else nothing."""
+    if not context.state.guide_active:
+        return ""
+    refresh_progress(context)
+    return progress_markdown(context)
+
+
 def step_text(context: ToolContext) -> str:
     lang = context.lang
     number = context.state.guide_step
@@ -116,7 +136,7 @@ def step_text(context: ToolContext) -> str:
         return text(lang, "guide.finished", task=step.words(lang, "task"))
     heading = text(lang, "guide.step", number=number + 1, total=len(STEPS), title=step.words(lang, "title"))
     shown = f"{heading}\n\n{step.words(lang, 'task')}"
-    if step.correct:
+    if step.check:
         options = "\n".join(f"{letter}) {step.words(lang, f'option.{letter}')}" for letter in OPTIONS)
         shown += f"\n\n❓ {step.words(lang, 'question')}\n{options}\n\n{text(lang, 'guide.answer_prompt')}"
     return shown
@@ -137,10 +157,28 @@ def awaiting_answer(context: ToolContext) -> bool:
     if not context.state.guide_active:
         return False
     number = context.state.guide_step
-    return STEPS[number].correct is not None and number not in context.state.guide_done
+    return STEPS[number].check is not None and number not in context.state.guide_done
 
 
-@tool
+def _check_answer(match: re.Match[str], text: str) -> dict[str, Any]:
+    return {"action": "answer", "answer": text}
+
+
+def _guide_action(match: re.Match[str], text: str) -> dict[str, Any]:
+    if re.search(r"\b(next|continue|resume|seuraava|jatka)\b", text, re.IGNORECASE):
+        return {"action": "next"}
+    return {"action": "start"}
+
+
+@tool(routes=[
+    Route((CHECK_ANSWER,), _check_answer, answering=True),
+    Route(patterns(
+        r"^\s*(start|begin|open|show|continue|resume)\b.*\b(guided?|tutorial|path|walkthrough)\b",
+        r"^\s*(next step|what('s| is) next|continue the guide)\b",
+        r"^\s*(aloita|avaa|näytä|jatka)\b.*\b(opastu\w*|polku\w*|ohjattu\w*|opas\w*)",
+        r"^\s*(seuraava vaihe|mitä seuraavaksi|jatka opastusta)\b",
+    ), _guide_action),
+])
 def guide(
     context: ToolContext,
     action: Annotated[Literal["start", "next", "status", "answer"], Field(description="start/next/status of the guided path, or answer a check question.")] = "status",
@@ -152,10 +190,10 @@ def guide(
     refresh_progress(context)
     feedback = ""
     step = STEPS[context.state.guide_step]
-    if action == "answer" and step.correct and answer:
+    if action == "answer" and step.check and answer:
         found = CHECK_ANSWER.match(answer)
         letter = found.group(1).lower() if found else answer.strip().lower()[:1]
-        if letter == step.correct:
+        if letter == step.check.correct:
             context.state.guide_done = sorted(set(context.state.guide_done) | {context.state.guide_step})
             feedback = text(lang, "guide.right", explain=step.words(lang, "explain")) + "\n\n"
             refresh_progress(context)

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
 from assistant.tool_context import ToolContext
-from assistant.dataset_tools import dataset_file
+from assistant.dataset_tools import current_dataset
 from assistant.registry import ToolOutput, tool
+from assistant.routes import JOB, NAME, Route, job_in_text, named, patterns
+from core.settings import Settings
 from core.texts import has_text, text
 from trainer.jobs import control, inference
 from trainer.jobs.config import TrainConfig
+from trainer.jobs.store import Job
 
 _SPARK = "▁▂▃▄▅▆▇█"
 
@@ -58,6 +62,37 @@ def describe_progress(job: dict[str, Any], lang: str) -> str:
     return "\n\n".join(lines)
 
 
+# -- offline route extractors: a matched message → the tool's arguments -----------------------------------
+
+def _train_arguments(match: re.Match[str], text: str) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    preset = re.search(r"\b(quick|balanced|thorough|nopea|tasapainoinen|perusteellinen)\b", text, re.IGNORECASE)
+    if preset:
+        values["preset"] = {"nopea": "quick", "tasapainoinen": "balanced", "perusteellinen": "thorough"}.get(
+            preset.group(1).lower(), preset.group(1).lower())
+    if re.search(r"\bopenai\b", text, re.IGNORECASE):
+        values["backend"] = "openai"
+    epochs = re.search(r"(\d{1,2})\s*(epochs?|epookki\w*|kierros\w*)", text, re.IGNORECASE)
+    if epochs:
+        values["epochs"] = int(epochs.group(1))
+    dataset = re.search(rf"\b(?:dataset|aineisto\w*)\s+[\"']?(?P<name>{NAME})", text, re.IGNORECASE)
+    if dataset and dataset.group("name").lower() not in {"with", "using", "on", "and"}:
+        values["dataset"] = dataset.group("name")
+    return values
+
+
+def _job_and_prompt(match: re.Match[str], text: str) -> dict[str, Any]:
+    return {**named(match, text), **job_in_text(match, text)}
+
+
+def start_training(settings: Settings, learner: str, dataset: str, *, preset: str = "quick", backend: str = "local",
+                   epochs: int | None = None, model: str | None = None) -> Job:
+    """Start a fine-tune on one of the learner's saved datasets (the chat tool and the Jobs tab both call this)."""
+    config = TrainConfig(train_file=control.saved_dataset_file(settings, learner, dataset), dataset=dataset, preset=preset,
+                         backend=backend, epochs=epochs, base_model=model)
+    return control.start_job(settings, config, owner=learner)
+
+
 def _job_id(context: ToolContext, job_id: str | None) -> str:
     chosen = job_id or context.state.last_job
     if not chosen:
@@ -68,7 +103,12 @@ def _job_id(context: ToolContext, job_id: str | None) -> str:
     return chosen
 
 
-@tool
+@tool(routes=[Route(patterns(
+    r"^\s*(please\s+|now\s+|let'?s\s+)?(start|run|launch|kick off|begin)\b.*\b(fine-?tun\w*|training|job)\b(?!.*\?\s*$)",
+    r"^\s*(please\s+)?(fine-?tune|train)\s+(it|my|the|this|a|on)\b(?!.*\?\s*$)",
+    r"^\s*(aloita|käynnistä)\b.*\b(hienosää\w*|koulutu\w*)(?!.*\?\s*$)",
+    r"^\s*(hienosäädä|kouluta)\s+(se|malli|aineisto)\w*\b",
+), _train_arguments)])
 def start_finetune(
     context: ToolContext,
     dataset: Annotated[str | None, Field(description="Dataset name; default the current dataset.")] = None,
@@ -78,16 +118,20 @@ def start_finetune(
     model: Annotated[str | None, Field(description="Base model; default the local model or gpt-4o-mini.")] = None,
 ) -> ToolOutput:
     """Start a fine-tune job on one of the learner's datasets; it runs in the background."""
-    name, path = dataset_file(context, dataset)
-    config = TrainConfig(train_file=path, dataset=name, preset=preset, backend=backend, epochs=epochs, base_model=model)
-    job = control.start_job(context.settings, config, owner=context.learner)
+    name = current_dataset(context, dataset)
+    job = start_training(context.settings, context.learner, name, preset=preset, backend=backend, epochs=epochs, model=model)
     context.state.last_job = job.id
     status = control.job_status(context.settings, job.id, context.learner)
     reply = text(context.lang, "job.started", job=job.id, name=name, preset=preset)
     return ToolOutput({"job": status}, describe_progress(status, context.lang), reply)
 
 
-@tool
+@tool(routes=[Route(patterns(
+    r"\b(status|progress)\s+(of\s+)?(my|the|this)?\s*(job|training|fine-?tune|run)\b",
+    r"\bhow('s|\s+is|\s+are)\s+(my|the)\s+(jobs?|training|fine-?tunes?|runs?)\b", rf"\b{JOB}\b",
+    r"\b(koulutuksen|työn|hienosäädön)\s+(tila|eteneminen)\b",
+    r"\bmiten\s+(koulutus|työ|hienosäätö|ajo)\s+(etenee|sujuu|menee)\b",
+), job_in_text)])
 def job_status(
     context: ToolContext,
     job_id: Annotated[str | None, Field(description="Job id; default the learner's latest job.")] = None,
@@ -98,7 +142,9 @@ def job_status(
     return ToolOutput({"job": {k: v for k, v in status.items() if k != "metrics"}, "metrics": status["metrics"][-20:]}, shown, shown)
 
 
-@tool
+@tool(routes=[Route(patterns(
+    r"\b(list|show)\s+(my\s+|all\s+)?(jobs|fine-?tunes|trainings)\b", r"\b(listaa|näytä)\s+(kaikki\s+)?(työt|koulutukset)\b",
+))])
 def list_jobs(context: ToolContext) -> ToolOutput:
     """List the learner's fine-tune jobs, newest first."""
     jobs = control.list_jobs(context.settings, context.learner)
@@ -107,7 +153,10 @@ def list_jobs(context: ToolContext) -> ToolOutput:
     return ToolOutput({"jobs": jobs}, shown, shown)
 
 
-@tool
+@tool(routes=[Route(patterns(
+    r"^\s*(please\s+)?(cancel|stop|abort)\s+(the\s+|my\s+|this\s+)?(job|training|fine-?tun\w*|run)\b(?!.*\?\s*$)",
+    r"^\s*(peru|keskeytä|pysäytä)\b(?!.*\?\s*$)",
+), job_in_text)])
 def cancel_job(
     context: ToolContext,
     job_id: Annotated[str | None, Field(description="Job id; default the learner's latest job.")] = None,
@@ -118,7 +167,12 @@ def cancel_job(
     return ToolOutput({"id": job.id, "status": job.status}, shown, shown)
 
 
-@tool
+@tool(routes=[Route(patterns(
+    r"^\s*compare\s*:\s*(?P<prompt>.+)",
+    r"^\s*compare\s+(base\s+(and|vs\.?|with)\s+tuned|the\s+models?|models)\s*(on|with|:)\s*(?P<prompt>.+)",
+    r"^\s*vertaa\s*:\s*(?P<prompt>.+)",
+    r"^\s*vertaa\s+malle\w*\s*:?\s*(?P<prompt>.+)",
+), _job_and_prompt)])
 def compare(
     prompt: Annotated[str, Field(description="The prompt both models answer.")],
     context: ToolContext,
@@ -132,7 +186,10 @@ def compare(
     return ToolOutput({"job_id": chosen, **answers}, shown, shown)
 
 
-@tool
+@tool(routes=[Route(patterns(
+    r"^\s*(ask|chat with)\s+(the\s+|my\s+)?(tuned|fine-?tuned)\s+(model)?\s*[:,]?\s*(?P<prompt>.+)",
+    r"^\s*kysy\s+(hienosäädetyltä|viritetyltä)\s+(mallilta)?\s*[:,]?\s*(?P<prompt>.+)",
+), _job_and_prompt)])
 def chat_with_model(
     prompt: Annotated[str, Field(description="The message for the fine-tuned model.")],
     context: ToolContext,
@@ -143,5 +200,3 @@ def chat_with_model(
     reply = inference.generate(context.settings, chosen, prompt, owner=context.learner)
     return ToolOutput({"job_id": chosen, "reply": reply}, reply, f"**{chosen}:** {reply}")
 
-
-JOB_TOOLS = (start_finetune, job_status, list_jobs, cancel_job, compare, chat_with_model)

@@ -8,6 +8,7 @@ from pydantic import Field
 
 from assistant.tool_context import ToolContext
 from assistant.registry import ToolOutput, tool
+from assistant.routes import Route, patterns
 from core.texts import text
 from knowledge.answer import answer
 from knowledge.search import get_retriever, search
@@ -15,7 +16,8 @@ from knowledge.search import get_retriever, search
 MODEL_CONTEXT_SECTIONS = 4
 
 
-@tool
+# Anything no other tool's route takes is a lesson question: the toolbox tries this route last.
+@tool(routes=[Route(patterns(r".+"), lambda match, text: {"question": text})])
 def search_lesson(
     question: Annotated[str, Field(description="The learner's question about fine-tuning LLMs, in their own words.")],
     context: ToolContext,

@@ -46,7 +46,7 @@ def named(match: re.Match[str], text: str) -> dict[str, Any]:
     return {k: v.strip() for k, v in match.groupdict().items() if v and v.strip()}
 
 
-def job_id(match: re.Match[str], text: str) -> dict[str, Any]:
+def job_in_text(match: re.Match[str], text: str) -> dict[str, Any]:
     """A job id anywhere in the message (none: the tool takes the learner's latest job)."""
     job = re.search(JOB, text)
     return {"job_id": job.group(1)} if job else {}

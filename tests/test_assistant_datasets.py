@@ -99,3 +99,25 @@ def test_a_failed_tool_call_is_explained_and_the_chat_goes_on(agent):
     assert "did not work" in reply
     reply, tools = say(agent, "list my datasets")
     assert tools[0].ok
+
+
+def test_one_rule_decides_the_current_dataset_for_the_chat_and_the_tabs(agent, settings):
+    from assistant.dataset_tools import choose_dataset, export_files, learner_dataset, remember_dataset
+    from trainer.data.examples import make_example
+
+    assert choose_dataset([], None, None) == "my-dataset"
+    assert choose_dataset([], None, "limericks") == "limericks", "remembered before its first example"
+    assert choose_dataset(["a", "b"], None, None) == "a"
+    assert choose_dataset(["a", "b"], None, "b") == "b"
+    assert choose_dataset(["a"], None, "gone") == "a", "a remembered dataset that does not exist gives way"
+    assert choose_dataset(["a"], "c", "a") == "c"
+
+    say(agent, "create dataset alpha")
+    say(agent, "create dataset beta")
+    assert learner_dataset(settings, "ann") == "beta", "the tab shows what the chat made current"
+    remember_dataset(settings, "ann", "alpha")
+    say(agent, "add example: user: What is H? assistant: Hydrogen")
+    assert store(settings).count("alpha") == 1 and store(settings).count("beta") == 0
+    paths = export_files(settings, "ann", "alpha")
+    assert paths and all(p.parent == settings.learner_dir("ann") / "exports" / "alpha" for p in paths)
+    assert json.loads(paths[0].read_text().splitlines()[0]) == make_example("What is H?", "Hydrogen")

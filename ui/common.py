@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from assistant.tool_context import DEFAULT_LEARNER, LEARNER_ID, load_state
+from assistant.learner_state import DEFAULT_LEARNER, LEARNER_ID, learner_language
 from core.settings import Settings
 from core.texts import text
 
@@ -22,4 +22,4 @@ def user_error(exc: BaseException) -> gr.Error:
 
 def learner_text(settings: Settings, learner_id: str | None, key: str) -> str:
     """A catalogue text in the learner's language (the one their chat last used)."""
-    return text(load_state(settings, learner_of(learner_id)).lang, key)
+    return text(learner_language(settings, learner_of(learner_id)), key)
