@@ -77,21 +77,26 @@ def start_finetune(
     context: ToolContext,
     dataset: Annotated[str | None, Field(description="Dataset name; default the current dataset.")] = None,
     preset: Annotated[Literal["quick", "balanced", "thorough"], Field(description="Hyperparameter preset.")] = "quick",
-    backend: Annotated[Literal["local", "openai"], Field(description="local = LoRA on this machine; openai = OpenAI fine-tuning.")] = "local",
+    backend: Annotated[
+        Literal["local", "openai", "azure"],
+        Field(description="local = LoRA on this machine; openai = OpenAI fine-tuning (closing: no new jobs after 2027-01-06); azure = Azure OpenAI fine-tuning."),
+    ] = "local",
     epochs: Annotated[int | None, Field(ge=1, le=25, description="Passes over the data; default from the preset.")] = None,
     model: Annotated[str | None, Field(description="Base model; default the local model or gpt-4o-mini.")] = None,
 ) -> ToolOutput:
     """Start a fine-tune job on one of the learner's datasets; it runs in the background."""
     name, path = dataset_file(context, dataset)
     config = TrainConfig(train_file=path, dataset=name, preset=preset, backend=backend, epochs=epochs, base_model=model)
-    job = control.start_job(context.settings, config, owner=context.learner)
+    notices = control.start_notices(context.settings, config, context.lang)
+    job = control.start_job(context.settings, config, owner=context.learner, lang=context.lang)
     context.state.last_job = job.id
     status = control.job_status(context.settings, job.id, context.learner)
     fi = context.lang == "fi"
     reply = (f"Aloitin hienosäätötyön **{job.id}** aineistolla *{name}* ({preset}). Kysy *mikä on koulutuksen tila?* "
              "tai seuraa käyrää Työt-välilehdellä." if fi else
              f"Started fine-tune job **{job.id}** on *{name}* ({preset}). Ask *how is my job doing?* or watch the curve in the Jobs tab.")
-    return ToolOutput({"job": status}, describe_progress(status, context.lang), reply)
+    reply = "\n\n".join([*(f"⚠️ {notice}" for notice in notices), reply])
+    return ToolOutput({"job": status, "notices": notices}, describe_progress(status, context.lang), reply)
 
 
 @tool

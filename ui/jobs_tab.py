@@ -45,7 +45,7 @@ def build(settings: Settings, learner: gr.BrowserState, tab: gr.Tab) -> None:
     with gr.Row():
         dataset = gr.Dropdown(label=T("dataset"), choices=[], allow_custom_value=True, elem_id="job-dataset")
         preset = gr.Radio(["quick", "balanced", "thorough"], value="quick", label=T("preset"), elem_id="job-preset")
-        backend = gr.Radio(["local", "openai"], value="local", label=T("backend"))
+        backend = gr.Radio(["local", "openai", "azure"], value="local", label=T("backend"))
         epochs = gr.Dropdown(["preset", 1, 2, 3, 5, 10], value="preset", label=T("epochs"))
     start = gr.Button(T("start_job"), variant="primary", elem_id="start-job")
     table = gr.Dataframe(headers=JOB_COLUMNS, interactive=False, label=T("jobs"), elem_id="jobs-table")

@@ -1,8 +1,14 @@
-"""OpenAI fine-tuning jobs: upload, create, poll, cancel and chat with the result.
+"""OpenAI fine-tuning jobs: upload, create, poll, cancel and chat with the result; the dated closure.
 
-Plain functions over an `openai.OpenAI` client (`core.openai_api.make_client`); the worker records what
-they return. Every text that leaves this module goes through `redact`, and failures raise
-`OpenAIAPIError` with a message that says what went wrong and what to do next.
+Plain functions over an `openai.OpenAI` client (`core.openai_api.make_client`), or an
+`openai.AzureOpenAI` one for Azure (`client_for`; Azure's own parts are in
+`trainer.jobs.azure_backend`); the worker records what they return. Every text that leaves this
+module goes through `redact`, and failures raise `OpenAIAPIError` with a message that says what went
+wrong and what to do next.
+
+OpenAI is winding its fine-tuning platform down; the dates are in the dated model table
+(`trainer.data.prices`). `start_notices` says them before a job is created (English or Finnish),
+and `check_accepting_jobs` refuses a new OpenAI job after the last day, with `today` injectable.
 """
 
 from __future__ import annotations
@@ -14,13 +20,19 @@ import io
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import openai
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from core.openai_api import OpenAIAPIError, explained, redact, secrets_of
+from core.openai_api import OpenAIAPIError, explained, make_azure_client, make_client, redact, secrets_of
+from core.settings import Settings
+from trainer.data.examples import DatasetError
+from trainer.data.prices import PriceTable, load_prices
+from trainer.data.tokens import resolve_model
+from trainer.jobs.azure_backend import azure_model_name, billing_note
 
 RemoteStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 # The API's lifecycle words mapped to ours; "validating_files" is still waiting, as far as a learner is concerned.
@@ -41,6 +53,105 @@ _METRIC_NAMES = {
 _EVENTS_PAGE = 100
 _ALLOWED = {"n_epochs": "a whole number from 1 to 50", "batch_size": "a whole number from 1 to 256",
             "learning_rate_multiplier": "a number above 0 and at most 10"}
+
+
+class JobsClosed(OpenAIAPIError):
+    """OpenAI takes no new fine-tuning jobs any more (past the dated table's last day)."""
+
+
+_TEXTS = {
+    "en": {
+        "closure": (
+            "Before this job is created (model table as of {as_of}): OpenAI's fine-tuning platform has been closed to new "
+            "users since {closed} and accepts no new jobs after {until}; an organisation without fine-tuning access will "
+            "have this job refused."
+        ),
+        "serving": " Models tuned from {model} stop answering on {serving}.",
+        "no_serving": " No shutdown date is announced for models tuned from {model}.",
+        "plan": (
+            " Record your tuned model's answers now, then retrain an open model on the same JSONL (--backend local) and "
+            "compare it with the recording, or move to Azure OpenAI fine-tuning (--backend azure)."
+        ),
+        "guide": "{model} is no longer listed in OpenAI's fine-tuning guide, which lists {listed}.",
+        "closed": (
+            "OpenAI accepts no new fine-tuning jobs after {until} (model table as of {as_of}); today is {today}. Train an "
+            "open model on the same data here (--backend local) or use Azure OpenAI fine-tuning (--backend azure)."
+        ),
+    },
+    "fi": {
+        "closure": (
+            "Ennen kuin työ luodaan (mallitaulukko {as_of}): OpenAIn hienosäätöpalvelu ei ole ottanut uusia käyttäjiä "
+            "{closed} alkaen, eikä se ota uusia töitä vastaan {until} jälkeen; organisaatiolta, jolla ei ole "
+            "hienosäätöoikeutta, työ hylätään."
+        ),
+        "serving": " Mallista {model} hienosäädetyt mallit lakkaavat vastaamasta {serving}.",
+        "no_serving": " Mallista {model} hienosäädetyille malleille ei ole ilmoitettu sulkemispäivää.",
+        "plan": (
+            " Tallenna hienosäädetyn mallisi vastaukset nyt, kouluta sitten avoin malli samalla JSONL-tiedostolla "
+            "(--backend local) ja vertaa sitä tallenteeseen, tai siirry Azure OpenAI -hienosäätöön (--backend azure)."
+        ),
+        "guide": "Mallia {model} ei enää mainita OpenAIn hienosäätöoppaassa; opas mainitsee mallit {listed}.",
+        "closed": (
+            "OpenAI ei ota uusia hienosäätötöitä vastaan {until} jälkeen (mallitaulukko {as_of}); tänään on {today}. "
+            "Kouluta avoin malli samalla aineistolla täällä (--backend local) tai käytä Azure OpenAI -hienosäätöä "
+            "(--backend azure)."
+        ),
+    },
+}
+
+
+def today_utc() -> date:
+    return datetime.now(timezone.utc).date()
+
+
+def client_for(settings: Settings, backend: str) -> openai.OpenAI:
+    """The client a hosted backend's jobs go through: Azure's for "azure", OpenAI's otherwise."""
+    return make_azure_client(settings) if backend == "azure" else make_client(settings)
+
+
+def remote_model_name(backend: str, model: str, table: PriceTable | None = None) -> str:
+    """The base model as the provider names it (Azure spells gpt-3.5 as gpt-35)."""
+    return azure_model_name(snapshot_of(model), table) if backend == "azure" else model
+
+
+def snapshot_of(model: str) -> str:
+    """The dated snapshot behind an alias or a fine-tuned id; the name itself when the tables do not know it."""
+    try:
+        return resolve_model(model).name
+    except DatasetError:
+        return model
+
+
+def check_accepting_jobs(model: str, today: date | None = None, table: PriceTable | None = None, lang: str = "en") -> None:
+    """Raise JobsClosed when OpenAI takes no new job on `model` on `today` (default: today, UTC)."""
+    table = table or load_prices()
+    day = today or today_utc()
+    if not table.accepts_new_jobs(snapshot_of(model), day):
+        texts = _TEXTS["fi" if lang == "fi" else "en"]
+        raise JobsClosed(texts["closed"].format(until=table.new_jobs_until(snapshot_of(model)), as_of=table.as_of, today=day))
+
+
+def start_notices(backend: str, model: str, lang: str = "en", table: PriceTable | None = None) -> list[str]:
+    """What a learner must know before a hosted job is created: OpenAI's closure dates, or Azure's hourly billing."""
+    if backend == "azure":
+        return [billing_note(lang)]
+    if backend != "openai":
+        return []
+    table = table or load_prices()
+    texts = _TEXTS["fi" if lang == "fi" else "en"]
+    snapshot = snapshot_of(model)
+    platform = table.platform
+    notices = []
+    if platform.new_jobs_until or platform.closed_to_new_users_from:
+        serving = table.tuned_serving_until(snapshot)
+        text = texts["closure"].format(as_of=table.as_of, closed=platform.closed_to_new_users_from or "-", until=platform.new_jobs_until or "-")
+        text += (texts["serving"] if serving else texts["no_serving"]).format(model=snapshot, serving=serving)
+        notices.append(text + texts["plan"])
+    entry = table.models.get(snapshot)
+    if entry is not None and not entry.in_guide:
+        listed = ", ".join(name for name, m in table.models.items() if m.in_guide)
+        notices.append(texts["guide"].format(model=snapshot, listed=listed))
+    return notices
 
 
 class Hyperparameters(BaseModel):
