@@ -29,7 +29,7 @@ class ModelPrice(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    training_per_1m: float = Field(ge=0, description="USD per 1M billed training tokens.")
+    training_per_1m: float | None = Field(None, ge=0, description="USD per 1M billed training tokens; None: no price known.")
     in_guide: bool = Field(True, description="Listed for supervised fine-tuning in OpenAI's guide as of the table's date.")
     new_jobs_until: date | None = Field(None, description="Last day OpenAI accepts new jobs on it (default: the platform's).")
     tuned_serving_until: date | None = Field(None, description="Last day models tuned from it answer; None: no date announced.")
@@ -59,7 +59,7 @@ class PriceTable(BaseModel):
     def training_cost(self, model: str, billed_tokens: int) -> float | None:
         """Estimated USD for `billed_tokens` on a snapshot name; None when the table has no price."""
         price = self.models.get(model)
-        if price is None:
+        if price is None or price.training_per_1m is None:
             return None
         return round(billed_tokens / 1_000_000 * price.training_per_1m, 4)
 
@@ -111,7 +111,11 @@ def _read_table(path: Path) -> PriceTable:
     try:
         return PriceTable.model_validate(json.loads(path.read_text(encoding="utf-8")))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, ValidationError) as exc:
-        detail = str(exc).splitlines()[0]
+        if isinstance(exc, ValidationError):
+            first = exc.errors()[0]
+            detail = f"{'.'.join(map(str, first['loc'])) or 'the table'}: {first['msg']}"
+        else:
+            detail = str(exc).splitlines()[0]
         raise DatasetError(
             f"The price table {path} cannot be read ({detail}). It needs "
             '{"as_of": "YYYY-MM-DD", "models": {"gpt-4.1-mini-2025-04-14": {"training_per_1m": 5.0}}}.'

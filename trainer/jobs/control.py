@@ -68,8 +68,8 @@ def open_store(settings: Settings) -> JobStore:
 def start_job(settings: Settings, config: TrainConfig, owner: str = "default", *, today: date | None = None, lang: str = "en") -> Job:
     """Check, record and launch a job in the background; returns the queued job at once.
 
-    `today` (default: today, UTC) decides whether OpenAI still takes new jobs; `lang` is the
-    language of that refusal.
+    `today` (default: today, UTC) decides whether OpenAI still takes new jobs on its own platform
+    (OPENAI_BASE_URL unset or on openai.com); `lang` is the language of that refusal.
     """
     config = config.with_base_model(settings.local_model)
     if config.backend == "openai" and settings.openai_api_key is None:
@@ -78,7 +78,7 @@ def start_job(settings: Settings, config: TrainConfig, owner: str = "default", *
     if config.backend == "azure" and (settings.azure_openai_api_key is None or not settings.azure_openai_endpoint):
         raise JobSetupError("Azure OpenAI fine-tuning needs AZURE_OPENAI_ENDPOINT (https://YOUR-RESOURCE.openai.azure.com) and "
                             "AZURE_OPENAI_API_KEY (OPENAI_API_VERSION is optional), or train locally with --backend local.")
-    if config.backend == "openai":
+    if config.backend == "openai" and _on_openai_platform(settings):
         from trainer.data.prices import load_prices
         from trainer.jobs.openai_backend import JobsClosed, check_accepting_jobs
 
@@ -113,6 +113,15 @@ def start_job(settings: Settings, config: TrainConfig, owner: str = "default", *
         store.finish(job_id, "failed", error=f"Could not start the job's runner: {exc}")
         raise JobSetupError(f"Could not start the runner for job {job_id}: {exc}") from None
     return store.get(job_id)
+
+
+def _on_openai_platform(settings: Settings) -> bool:
+    """OpenAI's own API (no OPENAI_BASE_URL, or one on openai.com): where OpenAI's closure dates apply.
+    Another OpenAI-compatible endpoint keeps its own schedule."""
+    from urllib.parse import urlsplit
+
+    host = urlsplit(settings.openai_base_url).hostname or "" if settings.openai_base_url else "api.openai.com"
+    return host == "openai.com" or host.endswith(".openai.com")
 
 
 def start_notices(settings: Settings, config: TrainConfig, lang: str = "en") -> list[str]:
