@@ -110,3 +110,19 @@ def test_cli_warns_before_the_openai_job(settings: Settings, fake_openai, monkey
     monkeypatch.delenv("OPENAI_BASE_URL")  # OpenAI's own platform
     assert main(["train", str(TRAIN), "--backend", "openai", "--json"]) == 2
     assert "no new fine-tuning jobs after 2027-01-06" in capsys.readouterr().err
+
+
+def test_chat_start_tool_warns_in_the_learners_language(settings: Settings, fake_openai) -> None:
+    from assistant.tool_context import ToolContext
+    from assistant.toolbox import default_toolbox
+    from trainer.data.store import learner_store
+
+    remote = openai_settings(settings, fake_openai)
+    learner_store(remote, "ann").import_file("elements", TRAIN)
+    context = ToolContext(remote, learner="ann", lang="fi")
+    record = default_toolbox().call("start_finetune", {"dataset": "elements", "backend": "openai"}, context)
+    assert record.ok, record.error
+    reply = record.output.reply
+    assert reply.startswith("⚠️ Ennen kuin työ luodaan") and "2027-01-06 jälkeen" in reply and "Aloitin hienosäätötyön" in reply
+    job_id = record.output.data["job"]["id"]
+    assert wait_for(lambda: JobStore(settings.jobs_db).get(job_id).finished, 60, "the chat's OpenAI job")
