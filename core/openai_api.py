@@ -115,7 +115,7 @@ def _explain_bad_request(exc: openai.BadRequestError, said: str) -> str:
     code, param = getattr(exc, "code", None) or "", getattr(exc, "param", None) or ""
     lowered = said.lower()
     if code == "model_not_available" or "not available for fine-tuning" in lowered or param == "model":
-        return f"That model cannot be fine-tuned with this key (400).{said}\nPick a fine-tunable model such as gpt-4o-mini-2024-07-18 or gpt-4.1-nano-2025-04-14."
+        return f"That model cannot be fine-tuned with this key (400).{said}\nPick a model the fine-tuning guide lists, such as gpt-4.1-mini-2025-04-14 or gpt-4.1-nano-2025-04-14 (on Azure: one your region offers for fine-tuning)."
     if param in {"file", "training_file", "validation_file"} or "file" in code:
         return f"OpenAI rejected the training data (400).{said}\nFix the file (the dataset validator lists each problem) and submit again."
     if param.startswith("hyperparameters") or param == "suffix":
