@@ -216,6 +216,10 @@ def describe_report(name: str, report: Report, lang: str) -> str:
             lines.append(f"- {where}`{item.error}` — {item.message} → {item.fix}")
     else:
         lines.append(f"✅ *{name}*: {report.examples} " + ("esimerkkiä, ei virheitä." if fi else "examples, no errors."))
+    if report.notebook:  # shown apart: the notebook predates tool calling, so these alone block nothing
+        counts = ", ".join(f"`{k}` × {v}" for k, v in report.notebook.items())
+        lines.append(f"- 📓 Cookbook-muistikirjan tarkistukset (vain vertailuksi): {counts}" if fi
+                     else f"- 📓 The cookbook notebook's checks (for comparison only): {counts}")
     for warning in report.warnings[:6]:
         where = f"{line_word} {', '.join(map(str, warning.lines[:5]))}: " if warning.lines else ""
         lines.append(f"- ⚠️ {where}{warning.message}")

@@ -323,3 +323,12 @@ def test_validate_cli_takes_a_method(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stderr
     report = json.loads(run.stdout)
     assert report["errors"] == {} and report["method"] == "dpo" and report["examples"] == 10
+
+
+def test_chat_report_shows_the_notebook_checks_apart() -> None:
+    from assistant.dataset_tools import describe_report
+
+    report = validate_file(DATA / "tool_calling.jsonl")
+    english, finnish = describe_report("tools", report, "en"), describe_report("tools", report, "fi")
+    assert "examples, no errors." in english and "The cookbook notebook's checks (for comparison only): `message_missing_key` × 10" in english
+    assert "ei virheitä" in finnish and "Cookbook-muistikirjan tarkistukset" in finnish
