@@ -86,7 +86,9 @@ def _train(match: re.Match[str], text: str) -> dict[str, Any]:
     if preset:
         values["preset"] = {"nopea": "quick", "tasapainoinen": "balanced", "perusteellinen": "thorough"}.get(
             preset.group(1).lower(), preset.group(1).lower())
-    if re.search(r"\bopenai\b", text, re.IGNORECASE):
+    if re.search(r"\bazure\b", text, re.IGNORECASE):  # before openai: "Azure OpenAI" names both
+        values["backend"] = "azure"
+    elif re.search(r"\bopenai\b", text, re.IGNORECASE):
         values["backend"] = "openai"
     epochs = re.search(r"(\d{1,2})\s*(epochs?|epookki\w*|kierros\w*)", text, re.IGNORECASE)
     if epochs:
