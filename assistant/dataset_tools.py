@@ -295,6 +295,8 @@ def describe_report(name: str, report: Report, lang: str) -> str:
             lines.append(f"- {where}`{item.error}` — {item.message} → {item.fix}")
     else:
         lines.append(text(lang, "report.clean", name=name, count=report.examples))
+    if report.notebook:  # shown apart: the notebook predates tool calling, so these alone block nothing
+        lines.append(text(lang, "report.notebook", counts=", ".join(f"`{k}` × {v}" for k, v in report.notebook.items())))
     for warning in report.warnings[:6]:
         where = text(lang, "report.where", lines=", ".join(map(str, warning.lines[:5]))) if warning.lines else ""
         lines.append(f"- ⚠️ {where}{warning.message}")

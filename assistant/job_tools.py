@@ -70,7 +70,9 @@ def _train_arguments(match: re.Match[str], text: str) -> dict[str, Any]:
     if preset:
         values["preset"] = {"nopea": "quick", "tasapainoinen": "balanced", "perusteellinen": "thorough"}.get(
             preset.group(1).lower(), preset.group(1).lower())
-    if re.search(r"\bopenai\b", text, re.IGNORECASE):
+    if re.search(r"\bazure\b", text, re.IGNORECASE):  # before openai: "Azure OpenAI" names both
+        values["backend"] = "azure"
+    elif re.search(r"\bopenai\b", text, re.IGNORECASE):
         values["backend"] = "openai"
     epochs = re.search(r"(\d{1,2})\s*(epochs?|epookki\w*|kierros\w*)", text, re.IGNORECASE)
     if epochs:
@@ -86,11 +88,15 @@ def _job_and_prompt(match: re.Match[str], text: str) -> dict[str, Any]:
 
 
 def start_training(settings: Settings, learner: str, dataset: str, *, preset: str = "quick", backend: str = "local",
-                   epochs: int | None = None, model: str | None = None) -> Job:
-    """Start a fine-tune on one of the learner's saved datasets (the chat tool and the Jobs tab both call this)."""
+                   epochs: int | None = None, model: str | None = None, lang: str = "en") -> tuple[Job, list[str]]:
+    """Start a fine-tune on one of the learner's saved datasets (the chat tool and the Jobs tab both call this).
+
+    Returns the job and the notices to show with it (a hosted provider's closure dates or billing).
+    """
     config = TrainConfig(train_file=control.saved_dataset_file(settings, learner, dataset), dataset=dataset, preset=preset,
                          backend=backend, epochs=epochs, base_model=model)
-    return control.start_job(settings, config, owner=learner)
+    notices = control.start_notices(settings, config, lang)
+    return control.start_job(settings, config, owner=learner, lang=lang), notices
 
 
 def _job_id(context: ToolContext, job_id: str | None) -> str:
@@ -113,17 +119,21 @@ def start_finetune(
     context: ToolContext,
     dataset: Annotated[str | None, Field(description="Dataset name; default the current dataset.")] = None,
     preset: Annotated[Literal["quick", "balanced", "thorough"], Field(description="Hyperparameter preset.")] = "quick",
-    backend: Annotated[Literal["local", "openai"], Field(description="local = LoRA on this machine; openai = OpenAI fine-tuning.")] = "local",
+    backend: Annotated[
+        Literal["local", "openai", "azure"],
+        Field(description="local = LoRA on this machine; openai = OpenAI fine-tuning (closing: no new jobs after 2027-01-06); azure = Azure OpenAI fine-tuning."),
+    ] = "local",
     epochs: Annotated[int | None, Field(ge=1, le=25, description="Passes over the data; default from the preset.")] = None,
     model: Annotated[str | None, Field(description="Base model; default the local model or gpt-4o-mini.")] = None,
 ) -> ToolOutput:
     """Start a fine-tune job on one of the learner's datasets; it runs in the background."""
     name = current_dataset(context, dataset)
-    job = start_training(context.settings, context.learner, name, preset=preset, backend=backend, epochs=epochs, model=model)
+    job, notices = start_training(context.settings, context.learner, name, preset=preset, backend=backend, epochs=epochs,
+                                  model=model, lang=context.lang)
     context.state.last_job = job.id
     status = control.job_status(context.settings, job.id, context.learner)
-    reply = text(context.lang, "job.started", job=job.id, name=name, preset=preset)
-    return ToolOutput({"job": status}, describe_progress(status, context.lang), reply)
+    reply = "\n\n".join([*(f"⚠️ {notice}" for notice in notices), text(context.lang, "job.started", job=job.id, name=name, preset=preset)])
+    return ToolOutput({"job": status, "notices": notices}, describe_progress(status, context.lang), reply)
 
 
 @tool(routes=[Route(patterns(

@@ -33,6 +33,7 @@ from assistant.router import route
         ("export it", "export_dataset", {}),
         ("start a quick fine-tune", "start_finetune", {"preset": "quick"}),
         ("aloita nopea hienosäätö", "start_finetune", {"preset": "quick"}),
+        ("start a quick fine-tune on Azure OpenAI", "start_finetune", {"preset": "quick", "backend": "azure"}),
         ("how is my training job doing?", "job_status", {}),
         ("status of ft-1a2b3c4d", "job_status", {"job_id": "ft-1a2b3c4d"}),
         ("cancel the job", "cancel_job", {}),

@@ -45,7 +45,7 @@ def build(settings: Settings, learner: gr.BrowserState, tab: gr.Tab) -> None:
     with gr.Row():
         dataset = gr.Dropdown(label=T("dataset"), choices=[], allow_custom_value=True, elem_id="job-dataset")
         preset = gr.Radio(["quick", "balanced", "thorough"], value="quick", label=T("preset"), elem_id="job-preset")
-        backend = gr.Radio(["local", "openai"], value="local", label=T("backend"))
+        backend = gr.Radio(["local", "openai", "azure"], value="local", label=T("backend"))
         epochs = gr.Dropdown(["preset", 1, 2, 3, 5, 10], value="preset", label=T("epochs"))
     start = gr.Button(T("start_job"), variant="primary", elem_id="start-job")
     table = gr.Dataframe(headers=JOB_COLUMNS, interactive=False, label=T("jobs"), elem_id="jobs-table")
@@ -81,10 +81,13 @@ def build(settings: Settings, learner: gr.BrowserState, tab: gr.Tab) -> None:
         if not name:
             raise gr.Error(learner_text(settings, learner_id, "error.choose_dataset"))
         try:
-            job = start_training(settings, who, name, preset=preset_name, backend=backend_name,
-                                 epochs=None if epoch_count == "preset" else int(epoch_count))
+            job, notices = start_training(settings, who, name, preset=preset_name, backend=backend_name,
+                                          epochs=None if epoch_count == "preset" else int(epoch_count),
+                                          lang=learner_language(settings, who))
         except (ValueError, OSError) as exc:
             raise user_error(exc) from None
+        for notice in notices:
+            gr.Warning(notice, duration=20)
         return refresh(learner_id, job.id)
 
     def cancel_job(learner_id: str | None, job_id: str | None):

@@ -76,6 +76,7 @@ New here? Say *"start the guided path"* and I'll walk you through it step by ste
     "report.errors": "❌ **Errors**",
     "report.where": "line {lines}: ",
     "report.clean": "✅ *{name}*: {count} examples, no errors.",
+    "report.notebook": "- 📓 The cookbook notebook's checks (for comparison only): {counts}",
     "report.price_unknown": "price unknown",
     "report.tokens": "**Tokens**: {total} · {epochs} epochs · billed {billed} · {model}: {cost}",
     # -- fine-tune jobs --------------------------------------------------------------------------------
@@ -185,4 +186,11 @@ New here? Say *"start the guided path"* and I'll walk you through it step by ste
     "error.number_to_change": "Enter the number of the example to change.",
     "error.number_to_remove": "Enter the number of the example to remove.",
     "error.choose_file": "Choose a file to import.",
+    'openai.closure': "Before this job is created (model table as of {as_of}): OpenAI's fine-tuning platform has been closed to new users since {closed} and accepts no new jobs after {until}; an organisation without fine-tuning access will have this job refused.",
+    'openai.serving': ' Models tuned from {model} stop answering on {serving}.',
+    'openai.no_serving': ' No shutdown date is announced for models tuned from {model}.',
+    'openai.plan': " Record your tuned model's answers now, then retrain an open model on the same JSONL (--backend local) and compare it with the recording, or move to Azure OpenAI fine-tuning (--backend azure).",
+    'openai.guide': "{model} is no longer listed in OpenAI's fine-tuning guide, which lists {listed}.",
+    'openai.closed': 'OpenAI accepts no new fine-tuning jobs after {until} (model table as of {as_of}); today is {today}. Train an open model on the same data here (--backend local) or use Azure OpenAI fine-tuning (--backend azure).',
+    'azure.billing': 'Azure OpenAI: training bills once per job, but a tuned model answers only once you deploy it, and a deployed custom model bills by the hour whether or not it is used (except on the Developer tier). Delete deployments you no longer need.',
 }

@@ -76,6 +76,7 @@ Uusi täällä? Sano *"aloita opastus"*, niin käydään kaikki läpi vaihe vaih
     "report.errors": "❌ **Virheitä**",
     "report.where": "rivi {lines}: ",
     "report.clean": "✅ *{name}*: {count} esimerkkiä, ei virheitä.",
+    "report.notebook": "- 📓 Cookbook-muistikirjan tarkistukset (vain vertailuksi): {counts}",
     "report.price_unknown": "hinta ei tiedossa",
     "report.tokens": "**Tokenit**: {total} · {epochs} epookkia · laskutettavat {billed} · {model}: {cost}",
     # -- fine-tune jobs --------------------------------------------------------------------------------
@@ -185,4 +186,11 @@ Uusi täällä? Sano *"aloita opastus"*, niin käydään kaikki läpi vaihe vaih
     "error.number_to_change": "Anna muutettavan esimerkin numero.",
     "error.number_to_remove": "Anna poistettavan esimerkin numero.",
     "error.choose_file": "Valitse tuotava tiedosto.",
+    'openai.closure': 'Ennen kuin työ luodaan (mallitaulukko {as_of}): OpenAIn hienosäätöpalvelu ei ole ottanut uusia käyttäjiä {closed} alkaen, eikä se ota uusia töitä vastaan {until} jälkeen; organisaatiolta, jolla ei ole hienosäätöoikeutta, työ hylätään.',
+    'openai.serving': ' Mallista {model} hienosäädetyt mallit lakkaavat vastaamasta {serving}.',
+    'openai.no_serving': ' Mallista {model} hienosäädetyille malleille ei ole ilmoitettu sulkemispäivää.',
+    'openai.plan': ' Tallenna hienosäädetyn mallisi vastaukset nyt, kouluta sitten avoin malli samalla JSONL-tiedostolla (--backend local) ja vertaa sitä tallenteeseen, tai siirry Azure OpenAI -hienosäätöön (--backend azure).',
+    'openai.guide': 'Mallia {model} ei enää mainita OpenAIn hienosäätöoppaassa; opas mainitsee mallit {listed}.',
+    'openai.closed': 'OpenAI ei ota uusia hienosäätötöitä vastaan {until} jälkeen (mallitaulukko {as_of}); tänään on {today}. Kouluta avoin malli samalla aineistolla täällä (--backend local) tai käytä Azure OpenAI -hienosäätöä (--backend azure).',
+    'azure.billing': 'Azure OpenAI: koulutus laskutetaan kerran työtä kohden, mutta hienosäädetty malli vastaa vasta kun otat sen käyttöön (deployment), ja käyttöön otettu oma malli laskutetaan tunneittain, käytettiin sitä tai ei (paitsi Developer-tasolla). Poista käyttöönotot, joita et enää tarvitse.',
 }
