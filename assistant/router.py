@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from trainer.data.drafts import MAX_DRAFTS, looks_like_material
+
 Extractor = Callable[[re.Match[str], str], dict[str, Any]]
 
 
@@ -73,11 +75,35 @@ def _example_fields(match: re.Match[str], text: str) -> dict[str, Any]:
 
 
 def _draft(match: re.Match[str], text: str) -> dict[str, Any]:
-    values: dict[str, Any] = {"topic": _group(match, "topic") or text}
-    count = re.search(r"\b(\d{1,2})\b", text)
-    if count:
+    """The description from the request's first line; anything pasted under it is the learner's material."""
+    topic = _group(match, "topic") or text
+    first, _, material = topic.partition("\n")
+    values: dict[str, Any] = {"topic": first.strip()}
+    if material.strip():
+        values["material"] = material.strip()
+    # Only the request line may give the count: pasted material is full of numbers (prices, hours).
+    count = re.search(r"\b(\d{1,2})\b", text.strip().split("\n", 1)[0])
+    if count and 1 <= int(count.group(1)) <= MAX_DRAFTS:
         values["count"] = int(count.group(1))
     return values
+
+
+def _draft_like(match: re.Match[str], text: str) -> dict[str, Any]:
+    values: dict[str, Any] = {"like": int(match.group("like"))}
+    if match.group("count") and 1 <= int(match.group("count")) <= MAX_DRAFTS:
+        values["count"] = int(match.group("count"))
+    return values
+
+
+def _pasted_material(text: str) -> Route | None:
+    """A multi-line message holding questions and answers (a FAQ, Q&A, CSV/TSV, examples) asks for drafts from it."""
+    if "\n" not in text.strip() or not looks_like_material(text):
+        return None
+    for pattern in DRAFT_PATTERNS:
+        match = pattern.search(text)
+        if match:
+            return Route("draft_examples", _draft(match, text))
+    return Route("draft_examples", {"topic": "", "material": text})
 
 
 def _train(match: re.Match[str], text: str) -> dict[str, Any]:
@@ -121,6 +147,11 @@ def _guide(match: re.Match[str], text: str) -> dict[str, Any]:
     return {"action": "start"}
 
 
+DRAFT_PATTERNS = _p(
+    r"^\s*(please\s+|can you\s+)?(help me( to)? (make|write|create|draft)|draft|generate|write|make|create)\b[^\n]{0,40}?\b(examples?|training data)\b[ \t]*(for|about|of)?[ \t]*(?P<topic>.*)",
+    r"^\s*(auta|luonnostele|kirjoita|tee|laadi)\b[^\n]{0,40}?\besimerk\w*\b[ \t]*(?P<topic>.*)",
+)
+
 RULES: list[Rule] = [
     Rule("guide", _p(
         r"^\s*(start|begin|open|show|continue|resume)\b.*\b(guided?|tutorial|path|walkthrough)\b",
@@ -129,9 +160,10 @@ RULES: list[Rule] = [
         r"^\s*(seuraava vaihe|mitä seuraavaksi|jatka opastusta)\b",
     ), _guide),
     Rule("draft_examples", _p(
-        r"^\s*(please\s+|can you\s+)?(help me( to)? (make|write|create|draft)|draft|generate|write|make|create)\b.{0,40}?\b(examples?|training data)\b\s*(for|about|of)?\s*(?P<topic>.*)",
-        r"^\s*(auta|luonnostele|kirjoita|tee|laadi)\b.{0,40}?\besimerk\w*\b\s*(?P<topic>.*)",
-    ), _draft),
+        r"^\s*(please\s+|can you\s+)?(make|write|draft|create|generate|give me)\s+(?P<count>\d{1,2}\s+)?more\b[^\n]{0,40}?\blike\s+(example\s*|#|number\s*)?(?P<like>\d{1,3})\b",
+        r"^\s*(tee|kirjoita|luonnostele|laadi)\s+(?P<count>\d{1,2}\s+)?(lisää|uutta|muuta)\b[^\n]{0,40}?\besimerk\w*\s*(?P<like>\d{1,3})\b",
+    ), _draft_like),
+    Rule("draft_examples", DRAFT_PATTERNS, _draft),
     Rule("add_drafts", _p(
         r"^\s*(add|keep|save|use)\s+(them|these|the drafts?|all( of them)?|the examples?)\s*(to\b.*)?[.!]?\s*$",
         r"^\s*(lisää|tallenna|pidä)\s+(ne|nämä|luonnokset|kaikki)\b",
@@ -222,6 +254,9 @@ def route(message: str, *, awaiting_answer: bool = False) -> Route:
         return Route("guide", {"action": "answer", "answer": text})
     if GREETING.match(text) or HELP.match(text):
         return Route(None, reply="help")
+    pasted = _pasted_material(text)
+    if pasted is not None:
+        return pasted
     for rule in RULES:
         for pattern in rule.patterns:
             match = pattern.search(text)
