@@ -22,6 +22,7 @@ from assistant.router import route
          "draft_examples", {"topic": "a support bot:", "material": "Q: Is parking free?\nA: Yes, for 2 hours.\nQ: Open at 7?\nA: From 8 only."}),
         ("## Do you export bikes?\nNo, we only sell locally.\n## What is the status of my repair?\nCall us and we will check.",
          "draft_examples", {"topic": ""}),
+        ("What is LoRA? I read about it.\nWhy is it cheaper? My GPU is small.", "search_lesson", None),
         ("add them", "add_drafts", {}),
         ("lisää ne", "add_drafts", {}),
         ("add example: user: Tell me about neon assistant: Neon glows red", "add_example",

@@ -76,8 +76,10 @@ def read_material(text: str) -> Material:
 
 
 def looks_like_material(text: str) -> bool:
-    """Whether a chat message carries material worth drafting from (two answered pairs or more)."""
-    return len(read_material(text).answered) >= 2
+    """Whether a chat message carries material to draft from: two answered pairs in a marked-up form, or three
+    plain "question? answer" ones (two questions with some context are just a learner asking twice)."""
+    found = read_material(text)
+    return len(found.answered) >= (3 if found.kind == "questions" else 2)
 
 
 def is_question(text: str) -> bool:
