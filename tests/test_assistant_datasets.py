@@ -162,3 +162,10 @@ def test_pasted_table_alone_routes_to_drafting(agent, settings):
     assert "Tässä 8 luonnosta" in reply and "vähintään 10" in reply
     assert "Kerro, mihin avustaja on tarkoitettu" in reply
     assert len({e["messages"][1]["content"] for e in tools[0].output.data["drafts"]}) == 8
+
+
+def test_finnish_request_without_material_gets_finnish_guidance(agent, settings):
+    reply, tools = say(agent, "auta tekemään esimerkkejä pyöräliikkeen asiakaspalvelubotille", "fi-learner")
+    assert tools[0].name == "draft_examples" and tools[0].ok and tools[0].output.data["drafts"] == []
+    assert "Olet pyöräliikkeen asiakaspalvelubotti." in reply
+    assert "Hyvä koulutusesimerkki" in reply and reply.rstrip().endswith("?**")

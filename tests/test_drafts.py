@@ -211,6 +211,12 @@ def test_system_message_from_description(description, expected):
     assert expected in system_message(description)
 
 
+def test_a_faq_title_gives_the_system_message_when_nothing_is_described():
+    drafts = draft("", material=FAQ)
+    assert drafts.system == "You answer questions about Pedal & Spoke accurately and briefly, and say so when you do not know."
+    assert "no_description" in [n.key for n in drafts.notes]
+
+
 def test_uploaded_files_are_drafted_into_the_dataset(tmp_path):
     store = DatasetStore(tmp_path / "datasets")
     store.create("shop")

@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 from trainer.data.drafts.material import Material, Pair, read_material
 from trainer.data.drafts.samples import catalogue_for, sample_examples, style_of
-from trainer.data.drafts.system import GENERIC, system_message
+from trainer.data.drafts.system import GENERIC, system_from_title, system_message
 from trainer.data.drafts.texts import text
 from trainer.data.drafts.wording import rewordings
 from trainer.data.examples import Example, make_example
@@ -69,9 +69,11 @@ def draft(description: str = "", *, material: str = "", count: int = 10, lang: s
     found = read_material(material)
     notes: list[Note] = []
     if system is None:
-        described = description.strip() or (found.title or "")
-        system = system_message(described, lang)
-        if not described and found.kind != "none":
+        if description.strip() or not found.title:
+            system = system_message(description, lang)
+        else:
+            system = system_from_title(found.title, lang)
+        if not description.strip() and found.kind != "none":
             notes.append(Note("no_description"))
     if found.kind != "none":
         return _from_material(found, description, system, count, lang, writer, notes)

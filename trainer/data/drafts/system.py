@@ -38,6 +38,19 @@ def system_message(description: str, lang: str | None = None) -> str:
     return _finnish(topic) if fi else _english(topic)
 
 
+def system_from_title(title: str, lang: str = "en") -> str:
+    """A system message from a FAQ's title ("Pedal & Spoke — FAQ"): what it is about, not who the assistant is."""
+    name = re.split(r"\s+[—–|:-]\s+", title.strip(), maxsplit=1)[0]
+    name = re.sub(r"\b(frequently asked questions|faqs?|ukk|usein kysytyt( kysymykset)?|questions?|kysymykset)\b", "", name,
+                  flags=re.IGNORECASE)
+    name = re.sub(r"\s+", " ", name).strip(" .:!?'’s")
+    if not name:
+        return system_message("", lang)
+    if lang == "fi" or looks_finnish(title):
+        return f"Vastaat kysymyksiin ({name}) täsmällisesti ja lyhyesti ja kerrot, jos et tiedä vastausta."
+    return f"You answer questions about {name} accurately and briefly, and say so when you do not know."
+
+
 def _english(topic: str) -> str:
     topic = re.sub(r"\b(my|our)\b", "the", topic, flags=re.IGNORECASE)
     style = style_of(topic)
