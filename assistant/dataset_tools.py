@@ -92,7 +92,8 @@ def draft_examples(
     if drafts.needs_guidance:
         reply = draft_text("guidance", context.lang, system=drafts.system, need=MIN_EXAMPLES)
         return ToolOutput({**data, "guidance": reply}, reply, reply)
-    header = draft_text("header", context.lang, count=len(drafts.examples), source=drafts.source_text(context.lang))
+    header = draft_text("header" if drafts.examples else "header_none", context.lang, count=len(drafts.examples),
+                        source=drafts.source_text(context.lang))
     return _show_drafts(context, name, drafts, header, start=1)
 
 

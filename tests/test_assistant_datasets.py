@@ -169,3 +169,10 @@ def test_finnish_request_without_material_gets_finnish_guidance(agent, settings)
     assert tools[0].name == "draft_examples" and tools[0].ok and tools[0].output.data["drafts"] == []
     assert "Olet pyöräliikkeen asiakaspalvelubotti." in reply
     assert "Hyvä koulutusesimerkki" in reply and reply.rstrip().endswith("?**")
+
+
+def test_questions_without_answers_are_asked_for_not_drafted(agent, settings):
+    reply, tools = say(agent, "help me make examples for a repair desk bot:\nQ: Do you fix e-bike motors?\nQ: Can I wait while you work?\nA:\n")
+    assert tools[0].name == "draft_examples" and tools[0].ok, tools[0].error
+    assert tools[0].output.data["drafts"] == []
+    assert "no answers to draft from yet" in reply and "Do you fix e-bike motors?" in reply and "add them" not in reply

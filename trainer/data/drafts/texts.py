@@ -13,6 +13,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "kind_samples": "a worked demo topic", "kind_like": "example {like}",
         "header": "Here are {count} drafts (from {source}):",
         "header_more": "Here are {count} more drafts like example {like}:",
+        "header_none": "I found questions in {source} but no answers to draft from yet.",
         "system": "System message: *{system}*",
         "missing_header": "**What to check or add**",
         "next": "Say *add them* to add them to *{dataset}*, *make 5 more like example 1* for more in one example's style, "
@@ -53,6 +54,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "kind_samples": "valmiista esimerkkiaiheesta", "kind_like": "esimerkistä {like}",
         "header": "Tässä {count} luonnosta ({source}):",
         "header_more": "Tässä {count} luonnosta lisää esimerkin {like} tapaan:",
+        "header_none": "Löysin kysymyksiä ({source}), mutta en vielä vastauksia, joista luonnostella.",
         "system": "Järjestelmäviesti: *{system}*",
         "missing_header": "**Tarkista tai lisää**",
         "next": "Sano *lisää ne*, niin lisään ne aineistoon *{dataset}*, *tee 5 lisää kuten esimerkki 1*, niin teen lisää "
