@@ -137,6 +137,9 @@ def test_qa_labels_and_question_paragraphs():
              "What happens if a part is out of stock?\nWe order it and call you when it arrives.\nMost parts come in three days.")
     found = read_material(prose)
     assert found.kind == "questions"
+    commas = "Do you rent bikes? Yes, 25 euros a day.\nAre you open Sundays? No, we are closed.\nCan I pay later? Yes, by invoice."
+    assert [(p.user, p.assistant) for p in read_material(commas).pairs][0] == ("Do you rent bikes?", "Yes, 25 euros a day."), \
+        "lines with one comma each are prose, not a CSV"
     assert found.pairs[0].assistant == "Only within the EU, and it takes a week."
     assert found.pairs[1].assistant == "We order it and call you when it arrives.\nMost parts come in three days."
 

@@ -167,6 +167,9 @@ def _table(text: str) -> Material | None:
     # Prose with commas sniffs as CSV too: a table has one width on (almost) every row, or named columns.
     if width < 2 or (not named and widths.count(width) < max(2, int(0.9 * len(rows)))):
         return None
+    # "Open on Sundays? No, closed." lines split at their commas; a question inside a cell means prose, not a table.
+    if not named and sum(any(re.search(r"\?\s+\S", cell) for cell in row) for row in rows) * 2 >= len(rows):
+        return None
     if named:
         body = rows[1:]
         q_col = next(i for i, h in enumerate(header) if h in QUESTION_HEADERS)
@@ -252,8 +255,10 @@ def _question_lines(text: str) -> Material | None:
         if not stripped:
             paragraph_start = True
             continue
-        question, rest = _split_question(stripped) if paragraph_start else (
-            (stripped, "") if stripped.endswith("?") else (None, ""))
+        question, rest = _split_question(stripped)
+        # Inside a paragraph "Not sure? Call us." is answer text; a line opening with a question word asks anew.
+        if question and not paragraph_start and not (stripped.endswith("?") or _asks(question)):
+            question, rest = None, ""
         if question:
             pairs.append((question, [rest] if rest else []))
         elif pairs:
@@ -262,6 +267,11 @@ def _question_lines(text: str) -> Material | None:
     if not pairs:
         return None
     return Material("questions", [Pair(q, _tidy("\n".join(a))) for q, a in pairs])
+
+
+def _asks(text: str) -> bool:
+    first = text.split()[0].lower().strip("¿¡\"'*")
+    return first in QUESTION_WORDS or bool(re.fullmatch(r"\w+(ko|kö)", first))
 
 
 def _split_question(line: str) -> tuple[str | None, str]:
