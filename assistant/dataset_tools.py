@@ -17,8 +17,7 @@ from trainer.data.store import DatasetStore, learner_store
 from trainer.data.drafts import Drafts, draft as make_drafts, draft_like as make_more, text as draft_text
 from trainer.data.examples import make_example
 from trainer.jobs.control import saved_dataset_file
-from trainer.validation.report import MIN_EXAMPLES
-from trainer.validation.report import Report
+from trainer.validation.report import MIN_EXAMPLES, Report
 
 DEFAULT_DATASET = "my-dataset"
 
