@@ -21,9 +21,9 @@ from core.texts import text
 from core.settings import Settings
 from trainer.data.store import DatasetStore, learner_store
 from trainer.data.tokens import DEFAULT_MODEL
-from trainer.data.drafts import draft_examples as make_drafts
+from trainer.data.drafts import Drafts, draft as make_drafts, draft_like as make_more, looks_like_material, MAX_DRAFTS, text as draft_text
 from trainer.data.examples import make_example
-from trainer.validation.report import Report
+from trainer.validation.report import MIN_EXAMPLES, Report
 
 DEFAULT_DATASET = "my-dataset"
 
@@ -76,11 +76,43 @@ def export_files(settings: Settings, learner: str, name: str, validation_fractio
 # -- offline route extractors: a matched message → the tool's arguments -----------------------------------
 
 def _draft_arguments(match: re.Match[str], text: str) -> dict[str, Any]:
-    values: dict[str, Any] = {"topic": group(match, "topic") or text}
-    count = re.search(r"\b(\d{1,2})\b", text)
-    if count:
+    """The description from the request's first line; anything pasted under it is the learner's material."""
+    topic = group(match, "topic") or text
+    first, _, material = topic.partition("\n")
+    values: dict[str, Any] = {"topic": first.strip()}
+    if material.strip():
+        values["material"] = material.strip()
+    # Only the request line may give the count: pasted material is full of numbers (prices, hours).
+    count = re.search(r"\b(\d{1,2})\b", text.strip().split("\n", 1)[0])
+    if count and 1 <= int(count.group(1)) <= MAX_DRAFTS:
         values["count"] = int(count.group(1))
     return values
+
+
+def _draft_like_arguments(match: re.Match[str], text: str) -> dict[str, Any]:
+    values: dict[str, Any] = {"like": int(match.group("like"))}
+    if match.group("count") and 1 <= int(match.group("count")) <= MAX_DRAFTS:
+        values["count"] = int(match.group("count"))
+    return values
+
+
+DRAFT_REQUEST = patterns(
+    r"^\s*(please\s+|can you\s+)?(help me( to)? (make|write|create|draft)|draft|generate|write|make|create)\b[^\n]{0,40}?\b(examples?|training data)\b[ \t]*(for|about|of)?[ \t]*(?P<topic>.*)",
+    r"^\s*(auta|luonnostele|kirjoita|tee|laadi)\b[^\n]{0,40}?\besimerk\w*\b[ \t]*(?P<topic>.*)",
+)
+
+
+def _is_pasted_material(text: str) -> bool:
+    """A multi-line message holding questions and answers (a FAQ, Q&A, CSV/TSV, examples) asks for drafts from it."""
+    return "\n" in text.strip() and looks_like_material(text)
+
+
+def _pasted_arguments(match: re.Match[str], text: str) -> dict[str, Any]:
+    for pattern in DRAFT_REQUEST:
+        request = pattern.search(text)
+        if request:
+            return _draft_arguments(request, text)
+    return {"topic": "", "material": text}
 
 
 def _index(match: re.Match[str], text: str) -> dict[str, Any]:
@@ -128,24 +160,80 @@ def render_examples(examples: list[dict[str, Any]], start: int = 1, limit: int =
     return "\n".join(shown)
 
 
-@tool(routes=[Route(patterns(
-    r"^\s*(please\s+|can you\s+)?(help me( to)? (make|write|create|draft)|draft|generate|write|make|create)\b.{0,40}?\b(examples?|training data)\b\s*(for|about|of)?\s*(?P<topic>.*)",
-    r"^\s*(auta|luonnostele|kirjoita|tee|laadi)\b.{0,40}?\besimerk\w*\b\s*(?P<topic>.*)",
-), _draft_arguments)])
+@tool(routes=[
+    # Pasted material comes first: a FAQ's own lines may look like any other request.
+    Route(patterns(r"^.+$"), _pasted_arguments, accepts=_is_pasted_material),
+    Route(patterns(
+        r"^\s*(please\s+|can you\s+)?(make|write|draft|create|generate|give me)\s+(?P<count>\d{1,2}\s+)?more\b[^\n]{0,40}?\blike\s+(example\s*|#|number\s*)?(?P<like>\d{1,3})\b",
+        r"^\s*(tee|kirjoita|luonnostele|laadi)\s+(?P<count>\d{1,2}\s+)?(lisää|uutta|muuta)\b[^\n]{0,40}?\besimerk\w*\s*(?P<like>\d{1,3})\b",
+    ), _draft_like_arguments),
+    Route(DRAFT_REQUEST, _draft_arguments),
+])
 def draft_examples(
-    topic: Annotated[str, Field(description="What the fine-tuned assistant should do, e.g. 'a limerick bot about chemical elements'.")],
     context: ToolContext,
+    topic: Annotated[str, Field(description="What the fine-tuned assistant should do, e.g. 'a customer support bot for a bike shop'.")] = "",
+    material: Annotated[str, Field(description="The learner's own material, pasted verbatim: a FAQ, Q: … A: … text, CSV/TSV rows, or examples they wrote.")] = "",
     count: Annotated[int, Field(ge=1, le=20, description="How many examples to draft.")] = 10,
+    like: Annotated[int | None, Field(ge=1, description="Draft `count` more in the style of this example number (of the drafts shown, else of the current dataset).")] = None,
 ) -> ToolOutput:
-    """Draft training examples for the described assistant and show them; they are added only when the learner says so."""
+    """Draft training examples from the learner's material and description, show them with what is missing; nothing is added until the learner says so.
+
+    With no material and no known topic it explains what a good example looks like and asks for the first one.
+    """
     name = current_dataset(context)
+    if like is not None:
+        return _draft_like(context, name, like, count)
     store = dataset_store(context)
     existing = store.count(name) if store.exists(name) else 0
-    drafts = make_drafts(topic, count, skip=existing, writer=context.writer)
-    context.state.drafts = drafts
-    shown = render_examples(drafts)
-    reply = text(context.lang, "dataset.drafts", count=len(drafts), shown=shown, name=name)
-    return ToolOutput({"drafts": drafts, "dataset": name}, shown, reply)
+    # A model (or the router) may pass the pasted material inside the topic: its first line describes, the rest is material.
+    first, _, rest = topic.strip().partition("\n")
+    drafts = make_drafts(first, material="\n".join(p for p in (rest, material) if p.strip()), count=count,
+                         lang=context.lang, skip=existing, writer=context.writer)
+    context.state.drafts = drafts.examples
+    data = {"drafts": drafts.examples, "dataset": name, "system": drafts.system, "source": drafts.source,
+            "missing": [draft_text(n.key, context.lang, **n.values) for n in drafts.notes]}
+    if drafts.needs_guidance:
+        reply = draft_text("guidance", context.lang, system=drafts.system, need=MIN_EXAMPLES)
+        return ToolOutput({**data, "guidance": reply}, reply, reply)
+    header = draft_text("header" if drafts.examples else "header_none", context.lang, count=len(drafts.examples),
+                        source=drafts.source_text(context.lang))
+    return _show_drafts(context, name, drafts, header, start=1)
+
+
+def _draft_like(context: ToolContext, name: str, like: int, count: int) -> ToolOutput:
+    """More drafts in the style of example `like`: of the pending drafts when there are some, else of the dataset."""
+    lang = context.lang
+    pending = list(context.state.drafts)
+    store = dataset_store(context)
+    base = pending or (store.load(name) if store.exists(name) else [])
+    if not base:
+        raise ValueError(draft_text("like_empty", lang))
+    if like > len(base):
+        where = draft_text("where_drafts", lang) if pending else draft_text("where_dataset", lang, dataset=name)
+        raise ValueError(draft_text("like_range", lang, like=like, where=where, count=len(base)))
+    users = {str(m.get("content")) for e in base for m in e.get("messages", []) if m.get("role") == "user"}
+    drafts = make_more(base[like - 1], like, count, existing=users, writer=context.writer, lang=lang)
+    context.state.drafts = pending + drafts.examples
+    header = draft_text("header_more", lang, count=len(drafts.examples), like=like)
+    return _show_drafts(context, name, drafts, header, start=len(pending) + 1)
+
+
+def _show_drafts(context: ToolContext, name: str, drafts: Drafts, header: str, start: int) -> ToolOutput:
+    lang = context.lang
+    shown = render_examples([_without_system(e) for e in drafts.examples], start=start)
+    parts = [header, draft_text("system", lang, system=drafts.system) if drafts.system else "", shown]
+    if drafts.notes:
+        parts.append(draft_text("missing_header", lang) + "\n" + drafts.describe_notes(lang))
+    if drafts.examples:
+        parts.append(draft_text("next", lang, dataset=name))
+    reply = "\n\n".join(p for p in parts if p)
+    data = {"drafts": drafts.examples, "dataset": name, "system": drafts.system, "source": drafts.source,
+            "first_number": start, "missing": [draft_text(n.key, lang, **n.values) for n in drafts.notes]}
+    return ToolOutput(data, shown, reply)
+
+
+def _without_system(example: dict[str, Any]) -> dict[str, Any]:
+    return {**example, "messages": [m for m in example.get("messages", []) if m.get("role") != "system"]}
 
 
 @tool(routes=[Route(patterns(

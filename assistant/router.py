@@ -43,7 +43,7 @@ def route(message: str, *, awaiting_answer: bool = False, tools: Iterable[Tool] 
         return Routed(None, reply="help")
     for candidate in TOOLS if tools is None else tools:
         for rule in candidate.routes:
-            if rule.answering and not awaiting_answer:
+            if (rule.answering and not awaiting_answer) or (rule.accepts is not None and not rule.accepts(text)):
                 continue
             for pattern in rule.patterns:
                 match = pattern.search(text)

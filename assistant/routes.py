@@ -30,6 +30,8 @@ class Route:
     extract: Extractor = no_arguments
     # Only while the guided path waits for a check question's answer (a lone "b" is an answer then).
     answering: bool = False
+    # A test of the whole message that a regular expression cannot say (e.g. "holds pasted questions and answers").
+    accepts: Callable[[str], bool] | None = None
 
 
 def patterns(*sources: str) -> tuple[re.Pattern[str], ...]:

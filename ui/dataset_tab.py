@@ -16,6 +16,7 @@ import pandas as pd
 from assistant.dataset_tools import dataset_names, describe_report, export_files, learner_dataset, remember_dataset
 from assistant.learner_state import learner_language
 from core.settings import Settings
+from trainer.data.drafts.files import draft_file_into, is_material_file
 from trainer.data.examples import make_example
 from trainer.data.store import DatasetStore, learner_store
 from trainer.data.tokens import DEFAULT_MODEL, MODEL_ALIASES
@@ -66,7 +67,7 @@ def build(settings: Settings, learner: gr.BrowserState, tab: gr.Tab) -> None:
         save = gr.Button(T("save_edit"))
         remove = gr.Button(T("remove"), variant="stop")
     with gr.Row():
-        upload = gr.File(label=T("upload"), file_types=[".jsonl", ".json", ".txt"], type="filepath")
+        upload = gr.File(label=T("upload"), file_types=[".jsonl", ".json", ".txt", ".md", ".csv", ".tsv"], type="filepath")
         mode = gr.Radio(["append", "replace"], value="append", label=T("import_mode"))
     with gr.Row():
         model = gr.Dropdown(list(MODEL_ALIASES), value=DEFAULT_MODEL, label=T("model"))
@@ -123,10 +124,13 @@ def build(settings: Settings, learner: gr.BrowserState, tab: gr.Tab) -> None:
             raise MissingInput("error.number_to_remove")
         store.remove(name, int(index))
 
-    def do_import(store: DatasetStore, name: str, path: str | None, how: str):
+    def do_import(store: DatasetStore, name: str, path: str | None, how: str, learner_id: str | None):
         if not path:
             raise MissingInput("error.choose_file")
         store.create(name, exist_ok=True)
+        if is_material_file(Path(path)):  # a FAQ, CSV/TSV or Q&A text: draft examples from it
+            gr.Info(draft_file_into(store, name, Path(path), mode=how, lang=learner_language(settings, learner_of(learner_id)))[1])
+            return
         store.import_file(name, Path(path), mode=how)
 
     def pick(learner_id: str | None, name: str | None, event: gr.SelectData):
@@ -156,7 +160,7 @@ def build(settings: Settings, learner: gr.BrowserState, tab: gr.Tab) -> None:
     add.click(guarded(do_add), [learner, dataset, system, user, assistant], view)
     save.click(guarded(do_edit), [learner, dataset, number, system, user, assistant], view)
     remove.click(guarded(do_remove), [learner, dataset, number], view)
-    upload.upload(guarded(do_import), [learner, dataset, upload, mode], view)
+    upload.upload(guarded(do_import), [learner, dataset, upload, mode, learner], view)
     table.select(pick, [learner, dataset], [number, system, user, assistant])
     validate.click(do_validate, [learner, dataset, model], [report])
     export.click(do_export, [learner, dataset, fraction], [download])
