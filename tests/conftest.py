@@ -44,6 +44,12 @@ def _private_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return data_dir
 
 
+@pytest.fixture(scope="session")
+def model_cache() -> Path:
+    """Where converted base models are shared across tests (a session fixture, so module fixtures can use it)."""
+    return MODEL_CACHE
+
+
 @pytest.fixture
 def settings(_private_data_dir: Path) -> Settings:
     return Settings(data_dir=_private_data_dir, model_cache=MODEL_CACHE)

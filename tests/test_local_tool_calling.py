@@ -29,10 +29,8 @@ def examples() -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def smollm_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from conftest import MODEL_CACHE
-
-    return Path(resolve_model_path(DEFAULT_LOCAL_MODEL, MODEL_CACHE))
+def smollm_folder(model_cache: Path) -> Path:
+    return Path(resolve_model_path(DEFAULT_LOCAL_MODEL, model_cache))
 
 
 @pytest.fixture(scope="module")
