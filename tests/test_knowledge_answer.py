@@ -90,3 +90,16 @@ def test_prompt_numbers_sections_with_their_sources(lessons: Path) -> None:
     system, user = build_prompts("What is LoRA?", "en", hits)
     assert "English" in system
     assert user.startswith("Lesson sections:") and f"[1] {hits[0].heading} ({hits[0].link})" in user and "[2]" in user
+
+
+@pytest.mark.parametrize("question, lang, sources", [
+    ("Can I still fine-tune my models on OpenAI?", "en", "**Sources**"),
+    ("Voinko vielä hienosäätää malleja OpenAI:lla?", "fi", "**Lähteet**"),
+])
+def test_the_dated_provider_facts_answer_whether_openai_still_takes_jobs(lessons: Path, question: str, lang: str,
+                                                                          sources: str) -> None:
+    result = answer(question, index=lessons)
+    assert result.covered and result.lang == lang
+    assert result.citations[0].anchor in {"provider-status", "openai-migration", "openai"}, result.citations
+    body = result.text.split(sources)[0]
+    assert "2027-01-06" in body or "2027-01-14" in body, body
