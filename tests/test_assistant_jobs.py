@@ -39,10 +39,12 @@ def test_start_watch_compare_and_cancel_from_chat(settings):
     assert tools[0].name == "start_finetune" and tools[0].ok, tools[0].error
     job_id = tools[0].output.data["job"]["id"]
     assert job_id in reply and load_state(settings, "ann").last_job == job_id
-    # One copy of the data, in the job's folder; nothing left behind under the learner's folder.
-    assert (settings.data_dir / "jobs" / job_id / "train.jsonl").read_bytes() == (
-        settings.learner_dir("ann") / "datasets" / "my-dataset.jsonl"
-    ).read_bytes()
+    # One copy of the data in the job's folder (a share held back as its validation file); nothing left
+    # behind under the learner's folder.
+    folder = settings.data_dir / "jobs" / job_id
+    copied = (folder / "train.jsonl").read_bytes().splitlines() + (
+        (folder / "validation.jsonl").read_bytes().splitlines() if (folder / "validation.jsonl").exists() else [])
+    assert sorted(copied) == sorted((settings.learner_dir("ann") / "datasets" / "my-dataset.jsonl").read_bytes().splitlines())
     assert not (settings.learner_dir("ann") / "tmp").exists()
 
     reply, tools = say(agent, "how is my job doing?")

@@ -90,9 +90,9 @@ def test_overfitting_is_reported_when_validation_rises_while_training_falls(tmp_
 
 
 def test_quick_preset_epochs_follow_the_dataset_size(tmp_path: Path) -> None:
-    assert quick_epochs(9) == quick_epochs(10) == 15 and quick_epochs(50) == 3 and quick_epochs(5000) == 1
+    assert quick_epochs(3) == 15 and quick_epochs(9) == 7 and quick_epochs(20) == 3 and quick_epochs(5000) == 1
     config = TrainConfig(train_file=tmp_path / "t.jsonl")
-    assert config.epochs is None and config.with_examples(10).epochs == 15
+    assert config.epochs is None and config.with_examples(9).epochs == 7
     assert TrainConfig(train_file=tmp_path / "t.jsonl", epochs=2).with_examples(10).epochs == 2
     assert TrainConfig(train_file=tmp_path / "t.jsonl", preset="balanced").with_examples(10).epochs == 3
     assert holdout_count(10, 0.1) == 1 and holdout_count(40, 0.1) == 4 and holdout_count(4, 0.1) == 0 and holdout_count(40, 0) == 0
@@ -108,4 +108,4 @@ def test_a_job_without_validation_file_holds_a_share_back(settings: Settings, co
     original = [json.loads(line) for line in source.read_text(encoding="utf-8").splitlines() if line.strip()]
     assert (len(train), len(held)) == (9, 1)
     assert sorted(json.dumps(json.loads(line)) for line in train + held) == sorted(json.dumps(example) for example in original)
-    assert job.config["held_out"] == 1 and job.config["epochs"] == 15 and job.config["validation_file"] == str(folder / "validation.jsonl")
+    assert job.config["held_out"] == 1 and job.config["epochs"] == 7 and job.config["validation_file"] == str(folder / "validation.jsonl")

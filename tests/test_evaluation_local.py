@@ -42,31 +42,50 @@ def run_cli(env: dict[str, str], *args: str, timeout: float = 600) -> subprocess
 
 
 @pytest.fixture(scope="module")
-def quick_job(tmp_path_factory: pytest.TempPathFactory, course_dir: Path) -> dict[str, Any]:
+def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     settings = Settings(data_dir=tmp_path_factory.mktemp("eval") / "data", model_cache=MODEL_CACHE)
     env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "OPENAI_BASE_URL")}
     env.update(TUTOR_DATA_DIR=str(settings.data_dir), TUTOR_MODEL_CACHE=str(MODEL_CACHE))
-    train = course_dir / "18-fine-tuning" / "python" / "openai" / "training-data.jsonl"
-    started = run_cli(env, "train", str(train), "--json", timeout=60)
+    return env
+
+
+@pytest.fixture(scope="module")
+def train_file(course_dir: Path) -> Path:
+    return course_dir / "18-fine-tuning" / "python" / "openai" / "training-data.jsonl"
+
+
+@pytest.fixture(scope="module")
+def held_out(tmp_path_factory: pytest.TempPathFactory, train_file: Path) -> Path:
+    system = json.loads(train_file.read_text(encoding="utf-8").splitlines()[0])["messages"][0]
+    path = tmp_path_factory.mktemp("held-out") / "elements.jsonl"
+    path.write_text("".join(json.dumps({"messages": [system, {"role": "user", "content": f"Tell me about {element}"},
+                                                     {"role": "assistant", "content": answer}]}) + "\n"
+                            for element, answer in HELD_OUT.items()), encoding="utf-8")
+    return path
+
+
+def train(env: dict[str, str], train_file: Path, *options: str) -> str:
+    """Start a job through the CLI, wait for it and return its id."""
+    started = run_cli(env, "train", str(train_file), *options, "--json", timeout=60)
     assert started.returncode == 0, started.stderr
     job_id = json.loads(started.stdout.strip().splitlines()[-1])["id"]
-    store = JobStore(settings.jobs_db)
-    wait_for(lambda: store.get(job_id).finished, 900, "the quick job", interval=1)
+    store = JobStore(Settings(data_dir=Path(env["TUTOR_DATA_DIR"]), model_cache=MODEL_CACHE).jobs_db)
+    wait_for(lambda: store.get(job_id).finished, 900, f"job {job_id}", interval=1)
     assert store.get(job_id).status == "succeeded", store.get(job_id).error
+    return job_id
 
-    system = json.loads(train.read_text(encoding="utf-8").splitlines()[0])["messages"][0]
-    held_out = tmp_path_factory.mktemp("held-out") / "elements.jsonl"
-    held_out.write_text("".join(json.dumps({"messages": [system, {"role": "user", "content": f"Tell me about {element}"},
-                                                         {"role": "assistant", "content": answer}]}) + "\n"
-                                for element, answer in HELD_OUT.items()), encoding="utf-8")
-    return {"id": job_id, "env": env, "held_out": held_out, "settings": settings}
+
+@pytest.fixture(scope="module")
+def quick_job(env: dict[str, str], train_file: Path, held_out: Path) -> dict[str, Any]:
+    """The guided path's default: the quick preset, nothing else set."""
+    return {"id": train(env, train_file), "env": env, "held_out": held_out}
 
 
 def test_quick_preset_learns_the_form_and_eval_shows_it(quick_job: dict[str, Any]) -> None:
     env, job_id = quick_job["env"], quick_job["id"]
     status = json.loads(run_cli(env, "status", job_id, "--json").stdout)
     # The preset chose its epochs from the dataset's size and held one example back for validation.
-    assert status["hyperparameters"]["held_out"] == 1 and status["hyperparameters"]["epochs"] == 15
+    assert status["hyperparameters"]["held_out"] == 1 and status["hyperparameters"]["epochs"] == 7
 
     result = run_cli(env, "eval", job_id, "--data", str(quick_job["held_out"]), "--json")
     assert result.returncode == 0, result.stderr
@@ -87,8 +106,9 @@ def test_quick_preset_learns_the_form_and_eval_shows_it(quick_job: dict[str, Any
     assert "evaluation (final adapter, 4 examples" in text and "format_match" in text
 
 
-def test_the_longer_run_reports_overfitting_and_keeps_the_best_checkpoint(quick_job: dict[str, Any]) -> None:
-    env, job_id = quick_job["env"], quick_job["id"]
+def test_the_longer_run_reports_overfitting_and_keeps_the_best_checkpoint(env: dict[str, str], train_file: Path,
+                                                                         held_out: Path) -> None:
+    job_id = train(env, train_file, "--epochs", "15")
     status = json.loads(run_cli(env, "status", job_id, "--json").stdout)
     evals = [row for row in status["metrics"] if row["eval_loss"] is not None]
     assert len(evals) >= 3 and all(isinstance(row["step"], int) for row in evals)
@@ -99,7 +119,7 @@ def test_the_longer_run_reports_overfitting_and_keeps_the_best_checkpoint(quick_
     assert f"step {found['best_step']}" in found["message"]["en"] and f"askeleella {found['best_step']}" in found["message"]["fi"]
     assert "Overfitting" in run_cli(env, "status", job_id).stdout
 
-    result = run_cli(env, "eval", job_id, "--data", str(quick_job["held_out"]), "--limit", "1", "--checkpoint", "best", "--json")
+    result = run_cli(env, "eval", job_id, "--data", str(held_out), "--limit", "1", "--checkpoint", "best", "--json")
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["checkpoint"] == "best" and report["examples"] == 1 and report["rows"][0]["tuned"].strip()

@@ -28,6 +28,9 @@ from trainer.jobs.config import TrainConfig
 from trainer.jobs.store import job_folder
 
 DEFAULT_MAX_NEW_TOKENS = 128
+# Local answers may run to this multiple of the longest training answer (in tokens): longer is off-form anyway,
+# and a rambling base model would otherwise decide how long every batch takes.
+ANSWER_ROOM = 1.5
 # chrF points by which one answer must beat the other to win without a judge.
 CHRF_MARGIN = 1.0
 # ZeroGPU seconds for a local evaluation: load, two batched generations, two loss passes.
@@ -44,11 +47,12 @@ def evaluate_job(
     owner: str | None = None,
     checkpoint: Checkpoint = "final",
     judge: bool | None = None,
-    max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
+    max_new_tokens: int | None = None,
 ) -> EvalReport:
     """Evaluate job `job_id`, store the report with the job and return it.
 
     `judge`: None = use the LLM judge when an OpenAI-compatible backend is configured.
+    `max_new_tokens`: None = local models get `ANSWER_ROOM` x the longest training answer, remote ones 128.
     Raises NotReady (no result yet), EvalDataError (no held-out data), OpenAIAPIError (endpoint errors).
     """
     from trainer.jobs.inference import _finished_job
@@ -59,11 +63,12 @@ def evaluate_job(
     config = TrainConfig.model_validate(job.config)
     path = _eval_data(settings, job.owner, config, data)
     examples = load_eval_examples(path, limit)
-    profile = learn_profile(training_answers(config.train_file))
+    training = training_answers(config.train_file)
+    profile = learn_profile(training)
     ask = None
     use_judge = settings.openai_api_key is not None and settings.backend != "local" if judge is None else judge
     if reference or use_judge or job.backend == "openai":
-        ask = _asker(settings, max_new_tokens)
+        ask = _asker(settings, max_new_tokens or DEFAULT_MAX_NEW_TOKENS)
 
     answers: dict[str, list[str]] = {}
     losses: dict[str, list[tuple[float, int]] | None] = {}
@@ -81,7 +86,7 @@ def evaluate_job(
         answers["tuned"] = [ask(job.fine_tuned_model or "", example.prompt) for example in examples]
         losses["base"] = losses["tuned"] = None
     else:
-        local = _local_answers(settings, job.model, adapter, examples, max_new_tokens)
+        local = _local_answers(settings, job.model, adapter, examples, max_new_tokens, [pair.reference for pair in training])
         for name in ("base", "tuned"):
             answers[name], losses[name] = local[name]
 
@@ -132,12 +137,15 @@ def _adapter_path(settings: Settings, job: Any, checkpoint: Checkpoint) -> str |
 
 @gpu_task(duration=EVAL_GPU_S)
 def _local_answers(settings: Settings, base_model: str, adapter: str | None, examples: list[EvalExample],
-                   max_new_tokens: int) -> dict[str, tuple[list[str], list[tuple[float, int]]]]:
+                   max_new_tokens: int | None, training_answers: list[str]) -> dict[str, tuple[list[str], list[tuple[float, int]]]]:
     from trainer.evaluation.local import adapter_off, generate_answers, reference_losses
     from trainer.jobs.inference import _generate_lock, _load
 
     model, tokenizer = _load(settings, base_model, adapter)
     prompts = [example.prompt for example in examples]
+    if max_new_tokens is None:
+        longest = max((len(tokenizer(text, add_special_tokens=False)["input_ids"]) for text in training_answers), default=0)
+        max_new_tokens = min(DEFAULT_MAX_NEW_TOKENS * 2, max(32, int(longest * ANSWER_ROOM) + 1))
     with _generate_lock:  # the adapter switch must not leak into a chat turn of another thread
         with adapter_off(model):
             base = (generate_answers(model, tokenizer, prompts, max_new_tokens), reference_losses(model, tokenizer, examples))

@@ -25,9 +25,11 @@ DEFAULT_OPENAI_MODEL = "gpt-4o-mini-2024-07-18"
 # thorough: more capacity and epochs for a larger dataset on a GPU.
 PRESETS: dict[str, dict[str, Any]] = {
     "quick": {
-        # Epochs come from the dataset's size (`quick_epochs`): a small set needs many passes before
-        # the answers take its form (10 examples: 5 epochs left prose, 15 gave the trained form).
-        "learning_rate": 1e-3,
+        # Epochs come from the dataset's size (`quick_epochs`): a small set needs many passes at a high rate
+        # before answers take its form. 9 examples (one of 10 held back): 7 epochs at 1.5e-3, 14 steps, about a
+        # minute on 2 cores, answered unseen prompts in the trained form with a lower loss on held-out answers
+        # than the base; 15 epochs at 1e-3 learned the form too but overfit (held-out loss above the base's).
+        "learning_rate": 1.5e-3,
         "lora_r": 8,
         "lora_alpha": 16,
         "lora_dropout": 0.0,  # dropout on every adapted layer's input costs ~10% of a CPU step
@@ -65,7 +67,7 @@ PRESETS: dict[str, dict[str, Any]] = {
 
 
 # quick: about this many examples seen in all, so a small set gets many passes and a large one a single pass.
-QUICK_EXAMPLES_SEEN = 150
+QUICK_EXAMPLES_SEEN = 64
 QUICK_MAX_EPOCHS = 15
 # Without a validation file this share of the examples (at least one, from HOLDOUT_MIN_EXAMPLES examples up)
 # is held back at job start: validation loss during training and held-out data for the evaluation.
