@@ -21,6 +21,10 @@ class BestAdapterCallback(TrainerCallback):
     def __init__(self, target: Path) -> None:
         self.target = Path(target)
         self.best: float | None = None
+        try:  # a resumed job keeps the best it found before it stopped
+            self.best = float(json.loads((self.target / BEST_NAME).read_text(encoding="utf-8"))["eval_loss"])
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
 
     def on_evaluate(self, args, state, control, metrics=None, model=None, **kwargs):
         loss = (metrics or {}).get("eval_loss")
