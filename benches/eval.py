@@ -6,8 +6,9 @@ Both sides evaluate the course's validation file (5 chat examples) with the pack
 LoRA adapter on it (r=8, all linear layers, as the quick preset; base answers with the adapter off),
 greedy, the same number of new tokens, on the same loaded model:
 
-- ours: `trainer.evaluation.local` — one left-padded `generate` call per model for all prompts, and
-  the reference answers' loss from one teacher-forced forward pass per model;
+- ours: `trainer.evaluation.local.answer_both` — one left-padded `generate` call for all prompts of
+  both models (peft's mixed-adapter batch: the base rows with the adapter off), and the reference
+  answers' loss for both from one teacher-forced forward pass;
 - baseline (the verdict): for each example `model.generate` at batch 1, and a separate forward
   pass for its loss — what a user writes from the transformers docs.
 
@@ -92,16 +93,11 @@ def main() -> int:
 
 
 def ours(model, tokenizer, examples, max_new_tokens: int) -> dict:
-    from trainer.evaluation.local import adapter_off, generate_answers, reference_losses
+    from trainer.evaluation.local import answer_both
 
-    prompts = [example.prompt for example in examples]
-    out = {}
-    for name in ("base", "tuned"):
-        with adapter_off(model) if name == "base" else _nothing():
-            answers = generate_answers(model, tokenizer, prompts, max_new_tokens)
-            losses = [total / count for total, count in reference_losses(model, tokenizer, examples)]
-        out[name] = {"answers": answers, "losses": losses}
-    return out
+    both = answer_both(model, tokenizer, examples, max_new_tokens)
+    return {name: {"answers": answers, "losses": [total / count for total, count in losses]}
+            for name, (answers, losses) in both.items()}
 
 
 def plain_loop(model, tokenizer, examples, max_new_tokens: int) -> dict:

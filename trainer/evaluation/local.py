@@ -3,8 +3,10 @@
 Generation pads on the left, so every prompt ends where its answer starts and a whole batch is
 decoded at once (greedy, the same settings for base and tuned). The loss of a reference answer is
 the mean cross-entropy of its tokens given the prompt, from one forward pass over the batch with
-the prompt and padding positions masked out. Base and tuned share one loaded model: the base
-answers come with the adapter switched off.
+the prompt and padding positions masked out. Base and tuned share one loaded model and one batch:
+peft's mixed-adapter batches (`adapter_names`, "__base__" = adapter off) answer the same prompts
+with and without the adapter in the same `generate` call and the same forward pass, so on a CPU the
+model's weights are read once per decoding step for both.
 """
 
 from __future__ import annotations
@@ -15,11 +17,12 @@ from typing import Any
 from trainer.evaluation.heldout import EvalExample
 
 BATCH_SIZE = 16
+BASE = "__base__"  # peft's name for "no adapter" in a mixed batch
 
 
 def generate_answers(model: Any, tokenizer: Any, prompts: list[list[dict[str, str]]], max_new_tokens: int,
-                     batch_size: int = BATCH_SIZE) -> list[str]:
-    """Greedy answers to every prompt, `batch_size` prompts per `generate` call."""
+                     batch_size: int = BATCH_SIZE, adapter_names: list[str] | None = None) -> list[str]:
+    """Greedy answers to every prompt, `batch_size` prompts per `generate` call (`adapter_names`: one per prompt)."""
     import torch
 
     texts = [tokenizer.apply_chat_template(prompt, add_generation_prompt=True, tokenize=False) for prompt in prompts]
@@ -31,8 +34,9 @@ def generate_answers(model: Any, tokenizer: Any, prompts: list[list[dict[str, st
         for start in range(0, len(texts), batch_size):
             batch = tokenizer(texts[start:start + batch_size], return_tensors="pt", padding=True,
                               add_special_tokens=False).to(model.device)
+            extra = {"adapter_names": adapter_names[start:start + batch_size]} if adapter_names else {}
             with torch.inference_mode():
-                output = model.generate(**batch, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=pad_id)
+                output = model.generate(**batch, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=pad_id, **extra)
             new_tokens = output[:, batch["input_ids"].shape[1]:]
             answers.extend(text.strip() for text in tokenizer.batch_decode(new_tokens, skip_special_tokens=True))
     finally:
@@ -41,7 +45,7 @@ def generate_answers(model: Any, tokenizer: Any, prompts: list[list[dict[str, st
 
 
 def reference_losses(model: Any, tokenizer: Any, examples: list[EvalExample],
-                     batch_size: int = BATCH_SIZE) -> list[tuple[float, int]]:
+                     batch_size: int = BATCH_SIZE, adapter_names: list[str] | None = None) -> list[tuple[float, int]]:
     """(summed cross-entropy, token count) of each reference answer given its prompt, teacher-forced."""
     import torch
 
@@ -58,8 +62,9 @@ def reference_losses(model: Any, tokenizer: Any, examples: list[EvalExample],
             input_ids[row, :len(ids)] = torch.tensor(ids)
             mask[row, :len(ids)] = 1
             labels[row, prompt_length:len(ids)] = torch.tensor(ids[prompt_length:])
+        extra = {"adapter_names": adapter_names[start:start + batch_size]} if adapter_names else {}
         with torch.inference_mode():
-            logits = model(input_ids=input_ids.to(model.device), attention_mask=mask.to(model.device)).logits.float()
+            logits = model(input_ids=input_ids.to(model.device), attention_mask=mask.to(model.device), **extra).logits.float()
         # Position t predicts token t+1.
         shifted = labels[:, 1:].to(logits.device)
         losses = torch.nn.functional.cross_entropy(logits[:, :-1].transpose(1, 2), shifted, ignore_index=-100, reduction="none")
@@ -77,6 +82,20 @@ def _tokens(tokenizer: Any, example: EvalExample) -> tuple[list[int], int]:
     prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
     full_ids = tokenizer(full, add_special_tokens=False)["input_ids"]
     return full_ids, len(prompt_ids)
+
+
+def answer_both(model: Any, tokenizer: Any, examples: list[EvalExample], max_new_tokens: int
+                ) -> dict[str, tuple[list[str], list[tuple[float, int]]]]:
+    """{"base": (answers, losses), "tuned": (...)}: both from the same batches where the model has an adapter."""
+    prompts = [example.prompt for example in examples]
+    n = len(examples)
+    if not hasattr(model, "active_adapter"):  # no adapter: base and tuned are the same model
+        answers, losses = generate_answers(model, tokenizer, prompts, max_new_tokens), reference_losses(model, tokenizer, examples)
+        return {"base": (answers, losses), "tuned": (list(answers), list(losses))}
+    names = [BASE] * n + [model.active_adapter] * n
+    answers = generate_answers(model, tokenizer, prompts + prompts, max_new_tokens, batch_size=2 * BATCH_SIZE, adapter_names=names)
+    losses = reference_losses(model, tokenizer, examples + examples, batch_size=2 * BATCH_SIZE, adapter_names=names)
+    return {"base": (answers[:n], losses[:n]), "tuned": (answers[n:], losses[n:])}
 
 
 def adapter_off(model: Any) -> Any:

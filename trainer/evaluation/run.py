@@ -138,19 +138,15 @@ def _adapter_path(settings: Settings, job: Any, checkpoint: Checkpoint) -> str |
 @gpu_task(duration=EVAL_GPU_S)
 def _local_answers(settings: Settings, base_model: str, adapter: str | None, examples: list[EvalExample],
                    max_new_tokens: int | None, training_answers: list[str]) -> dict[str, tuple[list[str], list[tuple[float, int]]]]:
-    from trainer.evaluation.local import adapter_off, generate_answers, reference_losses
+    from trainer.evaluation.local import answer_both
     from trainer.jobs.inference import _generate_lock, _load
 
     model, tokenizer = _load(settings, base_model, adapter)
-    prompts = [example.prompt for example in examples]
     if max_new_tokens is None:
         longest = max((len(tokenizer(text, add_special_tokens=False)["input_ids"]) for text in training_answers), default=0)
         max_new_tokens = min(DEFAULT_MAX_NEW_TOKENS * 2, max(32, int(longest * ANSWER_ROOM) + 1))
-    with _generate_lock:  # the adapter switch must not leak into a chat turn of another thread
-        with adapter_off(model):
-            base = (generate_answers(model, tokenizer, prompts, max_new_tokens), reference_losses(model, tokenizer, examples))
-        tuned = (generate_answers(model, tokenizer, prompts, max_new_tokens), reference_losses(model, tokenizer, examples))
-    return {"base": base, "tuned": tuned}
+    with _generate_lock:  # one generation at a time per process (chat turns share the loaded model)
+        return answer_both(model, tokenizer, examples, max_new_tokens)
 
 
 def _asker(settings: Settings, max_new_tokens: int):
