@@ -19,10 +19,11 @@ if zero_gpu_active():
 
 import gradio as gr  # noqa: E402
 
-from assistant.tool_context import LEARNER_ID  # noqa: E402
+from assistant.learner_state import LEARNER_ID  # noqa: E402
 from assistant.conversation import Agent  # noqa: E402
 from core.llm import make_backend  # noqa: E402
 from core.settings import Settings  # noqa: E402
+from core.texts import DEFAULT_LANGUAGE, text  # noqa: E402
 from assistant.toolbox import default_toolbox  # noqa: E402
 from ui import chat_tab, dataset_tab, jobs_tab  # noqa: E402
 from ui.i18n import T  # noqa: E402
@@ -40,9 +41,9 @@ def build_app(settings: Settings) -> gr.Blocks:
         `learner` (optional) keeps one API client's datasets, jobs and language apart from another's.
         """
         if not isinstance(message, str):
-            raise gr.Error("The message must be text (a string), e.g. \"What is LoRA?\".")
+            raise gr.Error(text(DEFAULT_LANGUAGE, "api.message_not_text"))
         if not isinstance(learner, str) or not LEARNER_ID.match(learner):
-            raise gr.Error("learner must be 1-64 letters, digits, '-' or '_'.")
+            raise gr.Error(text(DEFAULT_LANGUAGE, "api.bad_learner"))
         return agent.answer_text(message, learner=learner)
 
     with gr.Blocks(title="finetune-tutor", fill_height=True) as demo:

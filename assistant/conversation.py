@@ -11,14 +11,15 @@ import json
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-from assistant import guide, prompts
-from assistant.tool_context import ToolContext, load_state
-from core.llm import BackendError, ChatBackend, Completion
+from assistant import guide
+from assistant.learner_state import load_state
+from assistant.registry import ToolCallRecord, Toolbox, tool_title
 from assistant.router import route
+from assistant.tool_context import ToolContext
+from core.llm import BackendError, ChatBackend, Completion, writer_for_backend
 from core.settings import Settings
-from assistant.registry import ToolCallRecord, Toolbox
+from core.texts import text
 from knowledge.lang import detect_language
-from core.llm import writer_for_backend
 
 MAX_TOOL_ROUNDS = 5
 SHORT_MESSAGE_WORDS = 2
@@ -30,6 +31,8 @@ class AgentMessage:
 
     content: str
     tool: ToolCallRecord | None = None
+    # A tool step's title in the learner's language ("Used tool …"); None for answer text.
+    title: str | None = None
 
     @property
     def pending(self) -> bool:
@@ -71,42 +74,42 @@ class Agent:
 
     # -- offline: intent routing ------------------------------------------------------------
     def _respond_routed(self, message: str, context: ToolContext) -> Iterator[list[AgentMessage]]:
-        chosen = route(message, awaiting_answer=guide.awaiting_answer(context))
-        if chosen.tool is None or chosen.tool not in self.toolbox.tools:
-            yield [AgentMessage(prompts.reply(chosen.reply or "help", context.lang))]
+        chosen = route(message, awaiting_answer=guide.awaiting_answer(context), tools=self.toolbox.tools.values())
+        if chosen.tool is None:
+            yield [AgentMessage(text(context.lang, f"chat.{chosen.reply or 'help'}"))]
             return
         done: list[AgentMessage] = []
         record = yield from self._run_tool(chosen.tool, chosen.arguments, context, done)
         if record.error:
-            text = prompts.tool_failed(record.error, context.lang)
+            reply = text(context.lang, "chat.tool_failed", error=record.error)
         else:
             assert record.output is not None
-            text = record.output.reply or record.output.display
-            if context.state.guide_active and chosen.tool != "guide":
-                text += "\n\n" + guide.proposal(context)
-        yield done + [AgentMessage(text)]
+            reply = record.output.reply or record.output.display
+            if context.state.guide_active and chosen.tool != guide.guide.name:
+                reply += "\n\n" + guide.proposal(context)
+        yield done + [AgentMessage(reply)]
 
     # -- native tool calls ------------------------------------------------------------------
     def _respond_with_tools(self, message: str, history: list[dict[str, Any]], context: ToolContext) -> Iterator[list[AgentMessage]]:
-        messages: list[dict[str, Any]] = [{"role": "system", "content": prompts.system_prompt(context.lang)}]
+        messages: list[dict[str, Any]] = [{"role": "system", "content": text(context.lang, "chat.system_prompt")}]
         messages += _text_history(history)
         messages.append({"role": "user", "content": message})
         done: list[AgentMessage] = []
         for _ in range(MAX_TOOL_ROUNDS):
-            text = ""
+            streamed = ""
             completion: Completion | None = None
             try:
                 for item in self.backend.stream(messages, self.toolbox.schemas()):
                     if isinstance(item, Completion):
                         completion = item
                     else:
-                        text += item
-                        yield done + [AgentMessage(text)]
+                        streamed += item
+                        yield done + [AgentMessage(streamed)]
             except BackendError as exc:
-                yield done + [AgentMessage(prompts.backend_failed(context.redact(str(exc)), context.lang))]
+                yield done + [AgentMessage(text(context.lang, "chat.backend_failed", error=context.redact(str(exc))))]
                 return
             if completion is None or not completion.tool_calls:
-                yield done + [AgentMessage(text or (completion.text if completion else ""))]
+                yield done + [AgentMessage(streamed or (completion.text if completion else ""))]
                 return
             messages.append({
                 "role": "assistant", "content": completion.text or None,
@@ -117,17 +120,18 @@ class Agent:
                 record = yield from self._run_tool(call.name, call.arguments, context, done)
                 result = {"error": record.error} if record.error else record.output.data  # type: ignore[union-attr]
                 messages.append({"role": "tool", "tool_call_id": call.id, "content": json.dumps(result, ensure_ascii=False, default=str)})
-        yield done + [AgentMessage(prompts.reply("too_many_steps", context.lang))]
+        yield done + [AgentMessage(text(context.lang, "chat.too_many_steps"))]
 
     def _run_tool(self, name: str, arguments: Any, context: ToolContext, done: list[AgentMessage]):
         """Show the call as pending, run it, then show it done; returns the record."""
         pending = ToolCallRecord(name, arguments if isinstance(arguments, dict) else _loads(arguments))
-        yield done + [AgentMessage(prompts.tool_pending(name, context.lang), pending)]
+        title = tool_title(name, context.lang)
+        yield done + [AgentMessage(text(context.lang, "chat.tool_pending"), pending, title)]
         record = self.toolbox.call(name, arguments, context)
         if record.ok:
             guide.mark_tool_used(context, name)
         shown = record.error if record.error else (record.output.display if record.output else "")
-        done.append(AgentMessage(shown, record))
+        done.append(AgentMessage(shown, record, title))
         yield list(done)
         return record
 

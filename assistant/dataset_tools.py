@@ -1,23 +1,29 @@
 """Dataset tools: draft, add, edit, remove, validate, cost and export training examples from the chat.
 
 Examples are numbered from 1 for the learner. The learner's current dataset is remembered in their
-state; the first add creates one (`my-dataset`) when none exists.
+state; the first add creates one (`my-dataset`) when none exists. `choose_dataset` is the one rule for
+which dataset is current, and `export_files` the one place exports go: the Dataset tab calls them too.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import Field
 
+from assistant.learner_state import load_state, save_state
 from assistant.tool_context import ToolContext
 from assistant.registry import ToolOutput, tool
+from assistant.routes import MODEL, NAME, Route, group, named, patterns
+from core.texts import text
+from core.settings import Settings
 from trainer.data.store import DatasetStore, learner_store
-from trainer.data.drafts import draft_examples as make_drafts
+from trainer.data.tokens import DEFAULT_MODEL
+from trainer.data.drafts import Drafts, draft as make_drafts, draft_like as make_more, looks_like_material, MAX_DRAFTS, text as draft_text
 from trainer.data.examples import make_example
-from trainer.jobs.control import saved_dataset_file
-from trainer.validation.report import Report
+from trainer.validation.report import MIN_EXAMPLES, Report
 
 DEFAULT_DATASET = "my-dataset"
 
@@ -26,27 +32,117 @@ def dataset_store(context: ToolContext) -> DatasetStore:
     return learner_store(context.settings, context.learner)
 
 
+def dataset_names(settings: Settings, learner: str) -> list[str]:
+    return [info.name for info in learner_store(settings, learner).list()]
+
+
+def choose_dataset(names: list[str], requested: str | None, remembered: str | None) -> str:
+    """Which dataset a request means: the named one, else the remembered current one while it exists,
+    else the learner's first, else the default name (created by the first add)."""
+    if requested:
+        return requested
+    if remembered and (remembered in names or not names):
+        return remembered
+    return names[0] if names else DEFAULT_DATASET
+
+
 def current_dataset(context: ToolContext, name: str | None = None, *, create: bool = False) -> str:
-    """The dataset a request means: the named one, else the current one, else (when adding) a new default."""
-    chosen = name or context.state.current_dataset
-    store = dataset_store(context)
-    if chosen is None:
-        existing = [info.name for info in store.list()]
-        chosen = existing[0] if existing else DEFAULT_DATASET
+    """The dataset a tool call means (`choose_dataset`), remembered as the current one; created when adding."""
+    chosen = choose_dataset(dataset_names(context.settings, context.learner), name, context.state.current_dataset)
     if create:
-        store.create(chosen, exist_ok=True)
+        dataset_store(context).create(chosen, exist_ok=True)
     context.state.current_dataset = chosen
     return chosen
 
 
-def dataset_file(context: ToolContext, name: str | None) -> tuple[str, Path]:
-    """The dataset a job should train on: (name, its saved file, which the job copies once)."""
-    chosen = current_dataset(context, name)
-    return chosen, saved_dataset_file(context.settings, context.learner, chosen)
+def learner_dataset(settings: Settings, learner: str, requested: str | None = None) -> str:
+    """The dataset the learner is working on, by the chat's rule, for callers outside a chat turn (the tabs)."""
+    return choose_dataset(dataset_names(settings, learner), requested, load_state(settings, learner).current_dataset)
 
 
-def _fi(context: ToolContext) -> bool:
-    return context.lang == "fi"
+def remember_dataset(settings: Settings, learner: str, name: str) -> None:
+    """Make `name` the learner's current dataset (the chat's "my dataset")."""
+    state = load_state(settings, learner)
+    state.current_dataset = name
+    save_state(settings, learner, state)
+
+
+def export_files(settings: Settings, learner: str, name: str, validation_fraction: float = 0.0) -> list[Path]:
+    """Export a dataset as OpenAI chat JSONL into the learner's `exports/<name>/` (train, and validation when split)."""
+    folder = settings.learner_dir(learner) / "exports" / name
+    return learner_store(settings, learner).export(name, folder, fmt="openai", validation_fraction=validation_fraction)
+
+
+# -- offline route extractors: a matched message → the tool's arguments -----------------------------------
+
+def _draft_arguments(match: re.Match[str], text: str) -> dict[str, Any]:
+    """The description from the request's first line; anything pasted under it is the learner's material."""
+    topic = group(match, "topic") or text
+    first, _, material = topic.partition("\n")
+    values: dict[str, Any] = {"topic": first.strip()}
+    if material.strip():
+        values["material"] = material.strip()
+    # Only the request line may give the count: pasted material is full of numbers (prices, hours).
+    count = re.search(r"\b(\d{1,2})\b", text.strip().split("\n", 1)[0])
+    if count and 1 <= int(count.group(1)) <= MAX_DRAFTS:
+        values["count"] = int(count.group(1))
+    return values
+
+
+def _draft_like_arguments(match: re.Match[str], text: str) -> dict[str, Any]:
+    values: dict[str, Any] = {"like": int(match.group("like"))}
+    if match.group("count") and 1 <= int(match.group("count")) <= MAX_DRAFTS:
+        values["count"] = int(match.group("count"))
+    return values
+
+
+DRAFT_REQUEST = patterns(
+    r"^\s*(please\s+|can you\s+)?(help me( to)? (make|write|create|draft)|draft|generate|write|make|create)\b[^\n]{0,40}?\b(examples?|training data)\b[ \t]*(for|about|of)?[ \t]*(?P<topic>.*)",
+    r"^\s*(auta|luonnostele|kirjoita|tee|laadi)\b[^\n]{0,40}?\besimerk\w*\b[ \t]*(?P<topic>.*)",
+)
+
+
+def _is_pasted_material(text: str) -> bool:
+    """A multi-line message holding questions and answers (a FAQ, Q&A, CSV/TSV, examples) asks for drafts from it."""
+    return "\n" in text.strip() and looks_like_material(text)
+
+
+def _pasted_arguments(match: re.Match[str], text: str) -> dict[str, Any]:
+    for pattern in DRAFT_REQUEST:
+        request = pattern.search(text)
+        if request:
+            return _draft_arguments(request, text)
+    return {"topic": "", "material": text}
+
+
+def _index(match: re.Match[str], text: str) -> dict[str, Any]:
+    values = named(match, text)
+    values["index"] = int(values["index"])
+    return values
+
+
+def _example_fields(match: re.Match[str], text: str) -> dict[str, Any]:
+    """Pull `system:`, `user:` and `assistant:` parts (or `question => answer`) out of a message."""
+    values: dict[str, Any] = {}
+    if "index" in match.groupdict():
+        values["index"] = int(match.group("index"))
+    body = text[match.end():] if match.end() < len(text) else ""
+    labelled = re.findall(
+        r"(system|user|assistant|järjestelmä|käyttäjä|avustaja)\s*[:=]\s*(.+?)(?=\s*(?:system|user|assistant|järjestelmä|käyttäjä|avustaja)\s*[:=]|$)",
+        body, re.IGNORECASE | re.DOTALL,
+    )
+    names = {"järjestelmä": "system", "käyttäjä": "user", "avustaja": "assistant"}
+    for role, content in labelled:
+        values[names.get(role.lower(), role.lower())] = content.strip().strip('"')
+    if not labelled and ("=>" in body or "->" in body):
+        question, _, answer = re.split(r"(=>|->)", body, maxsplit=1)
+        values["user"], values["assistant"] = question.strip(" :\"'"), answer.strip(" \"'")
+    return values
+
+
+def _model_named(match: re.Match[str], text: str) -> dict[str, Any]:
+    model = re.search(MODEL, text, re.IGNORECASE)
+    return {"model": model.group(1).lower()} if model else {}
 
 
 def render_example(number: int, example: dict[str, Any]) -> str:
@@ -64,42 +160,102 @@ def render_examples(examples: list[dict[str, Any]], start: int = 1, limit: int =
     return "\n".join(shown)
 
 
-@tool
+@tool(routes=[
+    # Pasted material comes first: a FAQ's own lines may look like any other request.
+    Route(patterns(r"^.+$"), _pasted_arguments, accepts=_is_pasted_material),
+    Route(patterns(
+        r"^\s*(please\s+|can you\s+)?(make|write|draft|create|generate|give me)\s+(?P<count>\d{1,2}\s+)?more\b[^\n]{0,40}?\blike\s+(example\s*|#|number\s*)?(?P<like>\d{1,3})\b",
+        r"^\s*(tee|kirjoita|luonnostele|laadi)\s+(?P<count>\d{1,2}\s+)?(lisää|uutta|muuta)\b[^\n]{0,40}?\besimerk\w*\s*(?P<like>\d{1,3})\b",
+    ), _draft_like_arguments),
+    Route(DRAFT_REQUEST, _draft_arguments),
+])
 def draft_examples(
-    topic: Annotated[str, Field(description="What the fine-tuned assistant should do, e.g. 'a limerick bot about chemical elements'.")],
     context: ToolContext,
+    topic: Annotated[str, Field(description="What the fine-tuned assistant should do, e.g. 'a customer support bot for a bike shop'.")] = "",
+    material: Annotated[str, Field(description="The learner's own material, pasted verbatim: a FAQ, Q: … A: … text, CSV/TSV rows, or examples they wrote.")] = "",
     count: Annotated[int, Field(ge=1, le=20, description="How many examples to draft.")] = 10,
+    like: Annotated[int | None, Field(ge=1, description="Draft `count` more in the style of this example number (of the drafts shown, else of the current dataset).")] = None,
 ) -> ToolOutput:
-    """Draft training examples for the described assistant and show them; they are added only when the learner says so."""
+    """Draft training examples from the learner's material and description, show them with what is missing; nothing is added until the learner says so.
+
+    With no material and no known topic it explains what a good example looks like and asks for the first one.
+    """
     name = current_dataset(context)
+    if like is not None:
+        return _draft_like(context, name, like, count)
     store = dataset_store(context)
     existing = store.count(name) if store.exists(name) else 0
-    drafts = make_drafts(topic, count, skip=existing, writer=context.writer)
-    context.state.drafts = drafts
-    shown = render_examples(drafts)
-    reply = (f"Tässä {len(drafts)} luonnosta:\n\n{shown}\n\nSano *lisää ne*, niin lisään ne aineistoon *{name}*, "
-             "tai *muokkaa esimerkkiä N avustaja: …* lisäyksen jälkeen." if _fi(context) else
-             f"Here are {len(drafts)} drafts:\n\n{shown}\n\nSay *add them* to add them to *{name}*, "
-             "or *edit example N assistant: …* after adding.")
-    return ToolOutput({"drafts": drafts, "dataset": name}, shown, reply)
+    # A model (or the router) may pass the pasted material inside the topic: its first line describes, the rest is material.
+    first, _, rest = topic.strip().partition("\n")
+    drafts = make_drafts(first, material="\n".join(p for p in (rest, material) if p.strip()), count=count,
+                         lang=context.lang, skip=existing, writer=context.writer)
+    context.state.drafts = drafts.examples
+    data = {"drafts": drafts.examples, "dataset": name, "system": drafts.system, "source": drafts.source,
+            "missing": [draft_text(n.key, context.lang, **n.values) for n in drafts.notes]}
+    if drafts.needs_guidance:
+        reply = draft_text("guidance", context.lang, system=drafts.system, need=MIN_EXAMPLES)
+        return ToolOutput({**data, "guidance": reply}, reply, reply)
+    header = draft_text("header" if drafts.examples else "header_none", context.lang, count=len(drafts.examples),
+                        source=drafts.source_text(context.lang))
+    return _show_drafts(context, name, drafts, header, start=1)
 
 
-@tool
+def _draft_like(context: ToolContext, name: str, like: int, count: int) -> ToolOutput:
+    """More drafts in the style of example `like`: of the pending drafts when there are some, else of the dataset."""
+    lang = context.lang
+    pending = list(context.state.drafts)
+    store = dataset_store(context)
+    base = pending or (store.load(name) if store.exists(name) else [])
+    if not base:
+        raise ValueError(draft_text("like_empty", lang))
+    if like > len(base):
+        where = draft_text("where_drafts", lang) if pending else draft_text("where_dataset", lang, dataset=name)
+        raise ValueError(draft_text("like_range", lang, like=like, where=where, count=len(base)))
+    users = {str(m.get("content")) for e in base for m in e.get("messages", []) if m.get("role") == "user"}
+    drafts = make_more(base[like - 1], like, count, existing=users, writer=context.writer, lang=lang)
+    context.state.drafts = pending + drafts.examples
+    header = draft_text("header_more", lang, count=len(drafts.examples), like=like)
+    return _show_drafts(context, name, drafts, header, start=len(pending) + 1)
+
+
+def _show_drafts(context: ToolContext, name: str, drafts: Drafts, header: str, start: int) -> ToolOutput:
+    lang = context.lang
+    shown = render_examples([_without_system(e) for e in drafts.examples], start=start)
+    parts = [header, draft_text("system", lang, system=drafts.system) if drafts.system else "", shown]
+    if drafts.notes:
+        parts.append(draft_text("missing_header", lang) + "\n" + drafts.describe_notes(lang))
+    if drafts.examples:
+        parts.append(draft_text("next", lang, dataset=name))
+    reply = "\n\n".join(p for p in parts if p)
+    data = {"drafts": drafts.examples, "dataset": name, "system": drafts.system, "source": drafts.source,
+            "first_number": start, "missing": [draft_text(n.key, lang, **n.values) for n in drafts.notes]}
+    return ToolOutput(data, shown, reply)
+
+
+def _without_system(example: dict[str, Any]) -> dict[str, Any]:
+    return {**example, "messages": [m for m in example.get("messages", []) if m.get("role") != "system"]}
+
+
+@tool(routes=[Route(patterns(
+    r"^\s*(add|keep|save|use)\s+(them|these|the drafts?|all( of them)?|the examples?)\s*(to\b.*)?[.!]?\s*$",
+    r"^\s*(lisää|tallenna|pidä)\s+(ne|nämä|luonnokset|kaikki)\b",
+))])
 def add_drafts(context: ToolContext) -> ToolOutput:
     """Add the examples drafted last to the current dataset."""
     if not context.state.drafts:
-        raise ValueError("Ei luonnoksia: sano ensin *auta tekemään esimerkkejä …*." if _fi(context)
-                         else "There are no drafts yet: say *help me make examples for …* first.")
+        raise ValueError(text(context.lang, "dataset.no_drafts"))
     name = current_dataset(context, create=True)
     total = dataset_store(context).add(name, context.state.drafts)
     added = len(context.state.drafts)
     context.state.drafts = []
-    reply = (f"Lisäsin {added} esimerkkiä aineistoon *{name}*; siinä on nyt {total} esimerkkiä. Seuraavaksi: *tarkista aineisto*."
-             if _fi(context) else f"Added {added} examples to *{name}*; it now has {total}. Next: *validate my dataset*.")
+    reply = text(context.lang, "dataset.drafts_added", added=added, name=name, total=total)
     return ToolOutput({"dataset": name, "added": added, "examples": total}, reply, reply)
 
 
-@tool
+@tool(routes=[Route(patterns(
+    r"\badd\s+(an?\s+|this\s+|one\s+more\s+)?example\b\s*[:\-]?",
+    r"\blisää\s+(tämä\s+)?esimerk\w*\s*[:\-]?",
+), _example_fields)])
 def add_example(
     user: Annotated[str, Field(min_length=1, description="The user's message.")],
     assistant: Annotated[str, Field(min_length=1, description="The ideal assistant reply.")],
@@ -115,11 +271,14 @@ def add_example(
         first = next(iter(store.load(name)), None)
         system = next((m["content"] for m in (first or {}).get("messages", []) if m.get("role") == "system"), None)
     total = store.add(name, make_example(user, assistant, system))
-    reply = (f"Lisätty esimerkki {total} aineistoon *{name}*." if _fi(context) else f"Added example {total} to *{name}*.")
+    reply = text(context.lang, "dataset.example_added", total=total, name=name)
     return ToolOutput({"dataset": name, "examples": total}, reply, reply)
 
 
-@tool
+@tool(routes=[Route(patterns(
+    r"\b(edit|change|update|fix)\s+(example|#)\s*(?P<index>\d+)",
+    r"\b(muokkaa|muuta|korjaa)\s+esimerk\w*\s*(?P<index>\d+)",
+), _example_fields)])
 def edit_example(
     index: Annotated[int, Field(ge=1, description="Example number, from 1.")],
     context: ToolContext,
@@ -133,7 +292,7 @@ def edit_example(
     store = dataset_store(context)
     examples = store.load(name)
     if not 1 <= index <= len(examples):
-        raise ValueError(f"*{name}* has examples 1–{len(examples)}; there is no example {index}.")
+        raise ValueError(text(context.lang, "dataset.no_such_example", name=name, count=len(examples), index=index))
     example = examples[index - 1]
     changes = {"user": user, "assistant": assistant, "system": system}
     for role, content in changes.items():
@@ -145,11 +304,14 @@ def edit_example(
         elif role == "system":
             example["messages"].insert(0, {"role": "system", "content": content})
     store.edit(name, index, example)
-    text = render_example(index, example)
-    return ToolOutput({"dataset": name, "index": index, "example": example}, text, text)
+    shown = render_example(index, example)
+    return ToolOutput({"dataset": name, "index": index, "example": example}, shown, shown)
 
 
-@tool
+@tool(routes=[Route(patterns(
+    r"\b(remove|delete|drop)\s+(example|#)\s*(?P<index>\d+)",
+    r"\b(poista)\s+esimerk\w*\s*(?P<index>\d+)",
+), _index)])
 def remove_example(
     index: Annotated[int, Field(ge=1, description="Example number, from 1.")],
     context: ToolContext,
@@ -160,11 +322,14 @@ def remove_example(
     store = dataset_store(context)
     store.remove(name, index)
     total = store.count(name)
-    reply = (f"Poistin esimerkin {index}; jäljellä {total}." if _fi(context) else f"Removed example {index}; {total} left.")
+    reply = text(context.lang, "dataset.example_removed", index=index, total=total)
     return ToolOutput({"dataset": name, "examples": total}, reply, reply)
 
 
-@tool
+@tool(routes=[Route(patterns(
+    rf"\b(create|new|start|make)\s+(a\s+|new\s+)*dataset\s+(called\s+|named\s+)?[\"']?(?P<name>{NAME})",
+    rf"\b(luo|uusi|aloita)\s+(uusi\s+)?aineisto\w*\s+(nimeltä\s+)?[\"']?(?P<name>{NAME})",
+), named)])
 def create_dataset(
     name: Annotated[str, Field(description="A short name: letters, digits, '-' or '_'.")],
     context: ToolContext,
@@ -172,20 +337,24 @@ def create_dataset(
     """Create a new, empty dataset and make it the current one."""
     dataset_store(context).create(name)
     context.state.current_dataset = name
-    reply = f"Loin aineiston *{name}*." if _fi(context) else f"Created dataset *{name}*; it is now your current dataset."
+    reply = text(context.lang, "dataset.created", name=name)
     return ToolOutput({"dataset": name}, reply, reply)
 
 
-@tool
+@tool(routes=[Route(patterns(
+    r"\b(list|show)\s+(my\s+|all\s+)?datasets\b", r"\bwhich datasets\b", r"\b(listaa|näytä)\s+(kaikki\s+)?aineisto(t|ni)\b",
+))])
 def list_datasets(context: ToolContext) -> ToolOutput:
     """List the learner's datasets with their example counts."""
     infos = dataset_store(context).list()
     lines = [f"- **{i.name}**: {i.examples}" + (" ←" if i.name == context.state.current_dataset else "") for i in infos]
-    text = "\n".join(lines) or ("Ei aineistoja vielä." if _fi(context) else "No datasets yet.")
-    return ToolOutput({"datasets": [{"name": i.name, "examples": i.examples} for i in infos]}, text, text)
+    shown = "\n".join(lines) or text(context.lang, "dataset.none")
+    return ToolOutput({"datasets": [{"name": i.name, "examples": i.examples} for i in infos]}, shown, shown)
 
 
-@tool
+@tool(routes=[Route(patterns(
+    r"\b(show|display|list)\s+(me\s+)?(my|the)\s+(dataset|examples)\b", r"\bnäytä\s+(aineisto\w*|esimerk\w*)\b",
+))])
 def show_dataset(
     context: ToolContext,
     dataset: Annotated[str | None, Field(description="Dataset name; default the current dataset.")] = None,
@@ -193,8 +362,8 @@ def show_dataset(
     """Show the examples of a dataset."""
     name = current_dataset(context, dataset)
     examples = dataset_store(context).load(name)
-    text = f"**{name}** ({len(examples)})\n\n" + render_examples(examples, limit=30)
-    return ToolOutput({"dataset": name, "examples": examples[:50], "count": len(examples)}, text, text)
+    shown = f"**{name}** ({len(examples)})\n\n" + render_examples(examples, limit=30)
+    return ToolOutput({"dataset": name, "examples": examples[:50], "count": len(examples)}, shown, shown)
 
 
 def report_data(report: Report) -> dict[str, Any]:
@@ -206,57 +375,66 @@ def report_data(report: Report) -> dict[str, Any]:
 
 def describe_report(name: str, report: Report, lang: str) -> str:
     """A validation report in plain words: errors with their lines and fixes, warnings, tokens and cost."""
-    fi = lang == "fi"
-    line_word = "rivi" if fi else "line"
     lines = []
     if report.errors:
-        lines.append(("❌ **Virheitä**" if fi else "❌ **Errors**") + ": " + ", ".join(f"`{k}` × {v}" for k, v in report.errors.items()))
+        lines.append(text(lang, "report.errors") + ": " + ", ".join(f"`{k}` × {v}" for k, v in report.errors.items()))
         for item in report.error_lines[:8]:
-            where = f"{line_word} {item.line}: " if item.line else ""
+            where = text(lang, "report.where", lines=item.line) if item.line else ""
             lines.append(f"- {where}`{item.error}` — {item.message} → {item.fix}")
     else:
-        lines.append(f"✅ *{name}*: {report.examples} " + ("esimerkkiä, ei virheitä." if fi else "examples, no errors."))
+        lines.append(text(lang, "report.clean", name=name, count=report.examples))
+    if report.notebook:  # shown apart: the notebook predates tool calling, so these alone block nothing
+        lines.append(text(lang, "report.notebook", counts=", ".join(f"`{k}` × {v}" for k, v in report.notebook.items())))
     for warning in report.warnings[:6]:
-        where = f"{line_word} {', '.join(map(str, warning.lines[:5]))}: " if warning.lines else ""
+        where = text(lang, "report.where", lines=", ".join(map(str, warning.lines[:5]))) if warning.lines else ""
         lines.append(f"- ⚠️ {where}{warning.message}")
     estimate = report.estimate
     if estimate:
         cost = estimate.cost_usd
-        cost_text = f"≈ ${cost:.4f}" if cost is not None else ("hinta ei tiedossa" if fi else "price unknown")
-        total = report.tokens.get("total")
+        cost_text = f"≈ ${cost:.4f}" if cost is not None else text(lang, "report.price_unknown")
         lines.append("")  # a paragraph of its own, not part of the warning list
-        lines.append(
-            f"**Tokenit**: {total} · {estimate.epochs} epookkia · laskutettavat {estimate.billed_tokens} · {estimate.model}: {cost_text}"
-            if fi else
-            f"**Tokens**: {total} · {estimate.epochs} epochs · billed {estimate.billed_tokens} · {estimate.model}: {cost_text}"
-        )
+        lines.append(text(lang, "report.tokens", total=report.tokens.get("total"), epochs=estimate.epochs,
+                          billed=estimate.billed_tokens, model=estimate.model, cost=cost_text))
     return "\n".join(lines)
 
 
-@tool
+@tool(routes=[Route(patterns(
+    r"^\s*(please\s+|can you\s+)?(validate|check)(\s+(my|the|this))?(\s+(dataset|data|examples|file|it))?\s*[.!?]*\s*$",
+    r"\bvalidate\s+(my|the|this)\s+(dataset|data|examples|file)\b",
+    r"^\s*(tarkista|validoi|tarkasta)\b(?!.*\?\s*$)",
+))])
 def validate_dataset(
     context: ToolContext,
     dataset: Annotated[str | None, Field(description="Dataset name; default the current dataset.")] = None,
-    model: Annotated[str, Field(description="Model whose token limit and price to use.")] = "gpt-4o-mini",
+    model: Annotated[str, Field(description="Model whose token limit and price to use.")] = DEFAULT_MODEL,
 ) -> ToolOutput:
     """Validate a dataset the way the OpenAI fine-tuning API will, with token counts and the cost estimate."""
     name = current_dataset(context, dataset)
     report = dataset_store(context).validate(name, model)
-    text = describe_report(name, report, context.lang)
-    return ToolOutput(report_data(report), text, text)
+    shown = describe_report(name, report, context.lang)
+    return ToolOutput(report_data(report), shown, shown)
 
 
-@tool
+@tool(routes=[Route(patterns(
+    r"\b(would|will|does)\s+(this|it|that|my dataset|my data|the dataset)\s+cost\b",
+    rf"\b(cost|price|estimate)\b.*\b(on|with|for|using)\s+{MODEL}",
+    r"\b(estimate|count)\s+(the\s+)?(cost|tokens)\b",
+    r"\b(paljonko|mitä)\b.*\b(maksa\w*|kustan\w*)\b.*\b(tämä|se|aineisto\w*)\b",
+    r"\b(arvioi|laske)\b.*\b(kustannu\w*|hin\w*|token\w*)",
+), _model_named)])
 def estimate_cost(
     context: ToolContext,
-    model: Annotated[str, Field(description="Fine-tuning model, e.g. gpt-4o-mini, gpt-4o, gpt-4.1-mini, gpt-3.5-turbo.")] = "gpt-4o-mini",
+    model: Annotated[str, Field(description="Fine-tuning model, e.g. gpt-4o-mini, gpt-4o, gpt-4.1-mini, gpt-3.5-turbo.")] = DEFAULT_MODEL,
     dataset: Annotated[str | None, Field(description="Dataset name; default the current dataset.")] = None,
 ) -> ToolOutput:
     """Estimate tokens, default epochs and the training cost of a dataset on a model."""
     return validate_dataset.fn(context=context, dataset=dataset, model=model)
 
 
-@tool
+@tool(routes=[Route(patterns(
+    r"^\s*(please\s+)?(export|download)\b", r"\bexport\s+(it|my|the|this)\b",
+    r"^\s*(vie|lataa|tallenna)\b.*\b(aineisto\w*|jsonl|tiedosto\w*|se)\b", r"\bvie\s+(se|aineisto\w*)\b",
+))])
 def export_dataset(
     context: ToolContext,
     dataset: Annotated[str | None, Field(description="Dataset name; default the current dataset.")] = None,
@@ -264,13 +442,8 @@ def export_dataset(
 ) -> ToolOutput:
     """Export a dataset as OpenAI chat JSONL (optionally split into train and validation files)."""
     name = current_dataset(context, dataset)
-    folder = context.settings.learner_dir(context.learner) / "exports" / name
-    paths = dataset_store(context).export(name, folder, fmt="openai", validation_fraction=validation_fraction)
+    paths = export_files(context.settings, context.learner, name, validation_fraction)
     listing = "\n".join(f"- `{p}`" for p in paths)
-    reply = (f"Vein aineiston *{name}*:\n{listing}\n\nLataa tiedostot Aineisto-välilehdeltä." if _fi(context) else
-             f"Exported *{name}*:\n{listing}\n\nDownload them from the Dataset tab.")
+    reply = text(context.lang, "dataset.exported", name=name, listing=listing)
     return ToolOutput({"files": [str(p) for p in paths]}, listing, reply)
 
-
-DATASET_TOOLS = (draft_examples, add_drafts, add_example, edit_example, remove_example, create_dataset,
-                 list_datasets, show_dataset, validate_dataset, estimate_cost, export_dataset)

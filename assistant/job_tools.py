@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
 from assistant.tool_context import ToolContext
-from assistant.dataset_tools import dataset_file
+from assistant.dataset_tools import current_dataset
 from assistant.registry import ToolOutput, tool
+from assistant.routes import JOB, NAME, Route, job_in_text, named, patterns
+from core.settings import Settings
+from core.texts import has_text, text
 from trainer.jobs import control, inference
 from trainer.jobs.config import TrainConfig
+from trainer.jobs.store import Job
 
-_STATUS_WORDS = {
-    "fi": {"queued": "jonossa", "running": "käynnissä", "succeeded": "valmis", "failed": "epäonnistui",
-           "cancelled": "peruttu", "interrupted": "keskeytyi"},
-}
 _SPARK = "▁▂▃▄▅▆▇█"
 
 
@@ -31,34 +32,71 @@ def loss_curve(values: list[float], width: int = 24) -> str:
     return "".join(_SPARK[round((v - low) / span * (len(_SPARK) - 1))] for v in values)
 
 
+def status_word(status: str, lang: str) -> str:
+    """A job state in the learner's words (the state itself when the catalogue has no word for it)."""
+    key = f"job.status.{status}"
+    return text(lang, key) if has_text(key) else status
+
+
 def describe_progress(job: dict[str, Any], lang: str) -> str:
     """The job's state in plain words: status, step, latest losses and the curve."""
-    status = _STATUS_WORDS.get(lang, {}).get(job["status"], job["status"])
     metrics = job.get("metrics") or []
     train = [m["train_loss"] for m in metrics if m.get("train_loss") is not None]
     evals = [m["eval_loss"] for m in metrics if m.get("eval_loss") is not None]
-    fi = lang == "fi"
-    lines = [f"**{job['id']}** ({job['backend']}, {job['model']}): **{status}**"]
+    lines = [f"**{job['id']}** ({job['backend']}, {job['model']}): **{status_word(job['status'], lang)}**"]
     if metrics:
         last = metrics[-1]
-        step = f"{'askel' if fi else 'step'} {last.get('step')}"
+        step = text(lang, "job.step", step=last.get("step"))
         if train:
-            lines.append(f"{step} · {'koulutushäviö' if fi else 'train loss'} {train[0]:.3f} → {train[-1]:.3f}  `{loss_curve(train)}`")
+            lines.append(text(lang, "job.train_loss", step=step, first=train[0], last=train[-1], curve=loss_curve(train)))
         if evals:
-            lines.append(f"{'validointihäviö' if fi else 'validation loss'} {evals[-1]:.3f}")
+            lines.append(text(lang, "job.eval_loss", loss=evals[-1]))
         if last.get("tokens_per_s"):
             lines.append(f"{last['tokens_per_s']:.0f} tokens/s")
     elif job["status"] in ("queued", "running"):
-        lines.append("Malli latautuu, ensimmäiset mittaukset tulevat pian." if fi else "Loading the model; the first metrics will appear shortly.")
+        lines.append(text(lang, "job.loading"))
     if job.get("error"):
-        lines.append(f"{'Syy' if fi else 'Reason'}: {job['error']}")
+        lines.append(text(lang, "job.reason", error=job["error"]))
     if job["status"] == "succeeded":
-        target = job.get("fine_tuned_model") or job.get("adapter_path")
-        lines.append(
-            f"{'Tulos' if fi else 'Result'}: `{target}`. "
-            + ("Kokeile: *vertaa: Kerro heliumista*" if fi else "Try: *compare: Tell me about helium*")
-        )
+        lines.append(text(lang, "job.result", target=job.get("fine_tuned_model") or job.get("adapter_path")))
     return "\n\n".join(lines)
+
+
+# -- offline route extractors: a matched message → the tool's arguments -----------------------------------
+
+def _train_arguments(match: re.Match[str], text: str) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    preset = re.search(r"\b(quick|balanced|thorough|nopea|tasapainoinen|perusteellinen)\b", text, re.IGNORECASE)
+    if preset:
+        values["preset"] = {"nopea": "quick", "tasapainoinen": "balanced", "perusteellinen": "thorough"}.get(
+            preset.group(1).lower(), preset.group(1).lower())
+    if re.search(r"\bazure\b", text, re.IGNORECASE):  # before openai: "Azure OpenAI" names both
+        values["backend"] = "azure"
+    elif re.search(r"\bopenai\b", text, re.IGNORECASE):
+        values["backend"] = "openai"
+    epochs = re.search(r"(\d{1,2})\s*(epochs?|epookki\w*|kierros\w*)", text, re.IGNORECASE)
+    if epochs:
+        values["epochs"] = int(epochs.group(1))
+    dataset = re.search(rf"\b(?:dataset|aineisto\w*)\s+[\"']?(?P<name>{NAME})", text, re.IGNORECASE)
+    if dataset and dataset.group("name").lower() not in {"with", "using", "on", "and"}:
+        values["dataset"] = dataset.group("name")
+    return values
+
+
+def _job_and_prompt(match: re.Match[str], text: str) -> dict[str, Any]:
+    return {**named(match, text), **job_in_text(match, text)}
+
+
+def start_training(settings: Settings, learner: str, dataset: str, *, preset: str = "quick", backend: str = "local",
+                   epochs: int | None = None, model: str | None = None, lang: str = "en") -> tuple[Job, list[str]]:
+    """Start a fine-tune on one of the learner's saved datasets (the chat tool and the Jobs tab both call this).
+
+    Returns the job and the notices to show with it (a hosted provider's closure dates or billing).
+    """
+    config = TrainConfig(train_file=control.saved_dataset_file(settings, learner, dataset), dataset=dataset, preset=preset,
+                         backend=backend, epochs=epochs, base_model=model)
+    notices = control.start_notices(settings, config, lang)
+    return control.start_job(settings, config, owner=learner, lang=lang), notices
 
 
 def _job_id(context: ToolContext, job_id: str | None) -> str:
@@ -66,66 +104,85 @@ def _job_id(context: ToolContext, job_id: str | None) -> str:
     if not chosen:
         jobs = control.list_jobs(context.settings, context.learner)
         if not jobs:
-            raise ValueError("Sinulla ei ole vielä töitä: sano *aloita nopea hienosäätö*." if context.lang == "fi"
-                             else "You have no jobs yet: say *start a quick fine-tune*.")
+            raise ValueError(text(context.lang, "job.no_jobs_to_use"))
         chosen = jobs[0]["id"]
     return chosen
 
 
-@tool
+@tool(routes=[Route(patterns(
+    r"^\s*(please\s+|now\s+|let'?s\s+)?(start|run|launch|kick off|begin)\b.*\b(fine-?tun\w*|training|job)\b(?!.*\?\s*$)",
+    r"^\s*(please\s+)?(fine-?tune|train)\s+(it|my|the|this|a|on)\b(?!.*\?\s*$)",
+    r"^\s*(aloita|käynnistä)\b.*\b(hienosää\w*|koulutu\w*)(?!.*\?\s*$)",
+    r"^\s*(hienosäädä|kouluta)\s+(se|malli|aineisto)\w*\b",
+), _train_arguments)])
 def start_finetune(
     context: ToolContext,
     dataset: Annotated[str | None, Field(description="Dataset name; default the current dataset.")] = None,
     preset: Annotated[Literal["quick", "balanced", "thorough"], Field(description="Hyperparameter preset.")] = "quick",
-    backend: Annotated[Literal["local", "openai"], Field(description="local = LoRA on this machine; openai = OpenAI fine-tuning.")] = "local",
+    backend: Annotated[
+        Literal["local", "openai", "azure"],
+        Field(description="local = LoRA on this machine; openai = OpenAI fine-tuning (closing: no new jobs after 2027-01-06); azure = Azure OpenAI fine-tuning."),
+    ] = "local",
     epochs: Annotated[int | None, Field(ge=1, le=25, description="Passes over the data; default from the preset.")] = None,
     model: Annotated[str | None, Field(description="Base model; default the local model or gpt-4o-mini.")] = None,
 ) -> ToolOutput:
     """Start a fine-tune job on one of the learner's datasets; it runs in the background."""
-    name, path = dataset_file(context, dataset)
-    config = TrainConfig(train_file=path, dataset=name, preset=preset, backend=backend, epochs=epochs, base_model=model)
-    job = control.start_job(context.settings, config, owner=context.learner)
+    name = current_dataset(context, dataset)
+    job, notices = start_training(context.settings, context.learner, name, preset=preset, backend=backend, epochs=epochs,
+                                  model=model, lang=context.lang)
     context.state.last_job = job.id
     status = control.job_status(context.settings, job.id, context.learner)
-    fi = context.lang == "fi"
-    reply = (f"Aloitin hienosäätötyön **{job.id}** aineistolla *{name}* ({preset}). Kysy *mikä on koulutuksen tila?* "
-             "tai seuraa käyrää Työt-välilehdellä." if fi else
-             f"Started fine-tune job **{job.id}** on *{name}* ({preset}). Ask *how is my job doing?* or watch the curve in the Jobs tab.")
-    return ToolOutput({"job": status}, describe_progress(status, context.lang), reply)
+    reply = "\n\n".join([*(f"⚠️ {notice}" for notice in notices), text(context.lang, "job.started", job=job.id, name=name, preset=preset)])
+    return ToolOutput({"job": status, "notices": notices}, describe_progress(status, context.lang), reply)
 
 
-@tool
+@tool(routes=[Route(patterns(
+    r"\b(status|progress)\s+(of\s+)?(my|the|this)?\s*(job|training|fine-?tune|run)\b",
+    r"\bhow('s|\s+is|\s+are)\s+(my|the)\s+(jobs?|training|fine-?tunes?|runs?)\b", rf"\b{JOB}\b",
+    r"\b(koulutuksen|työn|hienosäädön)\s+(tila|eteneminen)\b",
+    r"\bmiten\s+(koulutus|työ|hienosäätö|ajo)\s+(etenee|sujuu|menee)\b",
+), job_in_text)])
 def job_status(
     context: ToolContext,
     job_id: Annotated[str | None, Field(description="Job id; default the learner's latest job.")] = None,
 ) -> ToolOutput:
     """Report a fine-tune job's status, step, losses and result."""
     status = control.job_status(context.settings, _job_id(context, job_id), context.learner)
-    text = describe_progress(status, context.lang)
-    return ToolOutput({"job": {k: v for k, v in status.items() if k != "metrics"}, "metrics": status["metrics"][-20:]}, text, text)
+    shown = describe_progress(status, context.lang)
+    return ToolOutput({"job": {k: v for k, v in status.items() if k != "metrics"}, "metrics": status["metrics"][-20:]}, shown, shown)
 
 
-@tool
+@tool(routes=[Route(patterns(
+    r"\b(list|show)\s+(my\s+|all\s+)?(jobs|fine-?tunes|trainings)\b", r"\b(listaa|näytä)\s+(kaikki\s+)?(työt|koulutukset)\b",
+))])
 def list_jobs(context: ToolContext) -> ToolOutput:
     """List the learner's fine-tune jobs, newest first."""
     jobs = control.list_jobs(context.settings, context.learner)
     lines = [f"- **{j['id']}** · {j['status']} · {j['backend']} · {j['dataset']} · {j['created_at']}" for j in jobs]
-    text = "\n".join(lines) or ("Ei vielä töitä." if context.lang == "fi" else "No jobs yet.")
-    return ToolOutput({"jobs": jobs}, text, text)
+    shown = "\n".join(lines) or text(context.lang, "job.none")
+    return ToolOutput({"jobs": jobs}, shown, shown)
 
 
-@tool
+@tool(routes=[Route(patterns(
+    r"^\s*(please\s+)?(cancel|stop|abort)\s+(the\s+|my\s+|this\s+)?(job|training|fine-?tun\w*|run)\b(?!.*\?\s*$)",
+    r"^\s*(peru|keskeytä|pysäytä)\b(?!.*\?\s*$)",
+), job_in_text)])
 def cancel_job(
     context: ToolContext,
     job_id: Annotated[str | None, Field(description="Job id; default the learner's latest job.")] = None,
 ) -> ToolOutput:
     """Cancel a queued or running fine-tune job; it stops within seconds."""
     job = control.cancel_job(context.settings, _job_id(context, job_id), owner=context.learner)
-    text = f"{job.id}: **{_STATUS_WORDS.get(context.lang, {}).get(job.status, job.status)}**"
-    return ToolOutput({"id": job.id, "status": job.status}, text, text)
+    shown = f"{job.id}: **{status_word(job.status, context.lang)}**"
+    return ToolOutput({"id": job.id, "status": job.status}, shown, shown)
 
 
-@tool
+@tool(routes=[Route(patterns(
+    r"^\s*compare\s*:\s*(?P<prompt>.+)",
+    r"^\s*compare\s+(base\s+(and|vs\.?|with)\s+tuned|the\s+models?|models)\s*(on|with|:)\s*(?P<prompt>.+)",
+    r"^\s*vertaa\s*:\s*(?P<prompt>.+)",
+    r"^\s*vertaa\s+malle\w*\s*:?\s*(?P<prompt>.+)",
+), _job_and_prompt)])
 def compare(
     prompt: Annotated[str, Field(description="The prompt both models answer.")],
     context: ToolContext,
@@ -134,12 +191,15 @@ def compare(
     """Answer one prompt with the base model and the fine-tuned model, side by side."""
     chosen = _job_id(context, job_id)
     answers = inference.compare(context.settings, chosen, prompt, owner=context.learner)
-    base, tuned = ("Perusmalli", "Hienosäädetty") if context.lang == "fi" else ("Base model", "Fine-tuned")
-    text = f"**{base}:**\n\n{answers['base']}\n\n---\n\n**{tuned} ({chosen}):**\n\n{answers['tuned']}"
-    return ToolOutput({"job_id": chosen, **answers}, text, text)
+    base, tuned = text(context.lang, "job.base"), text(context.lang, "job.tuned")
+    shown = f"**{base}:**\n\n{answers['base']}\n\n---\n\n**{tuned} ({chosen}):**\n\n{answers['tuned']}"
+    return ToolOutput({"job_id": chosen, **answers}, shown, shown)
 
 
-@tool
+@tool(routes=[Route(patterns(
+    r"^\s*(ask|chat with)\s+(the\s+|my\s+)?(tuned|fine-?tuned)\s+(model)?\s*[:,]?\s*(?P<prompt>.+)",
+    r"^\s*kysy\s+(hienosäädetyltä|viritetyltä)\s+(mallilta)?\s*[:,]?\s*(?P<prompt>.+)",
+), _job_and_prompt)])
 def chat_with_model(
     prompt: Annotated[str, Field(description="The message for the fine-tuned model.")],
     context: ToolContext,
@@ -150,5 +210,3 @@ def chat_with_model(
     reply = inference.generate(context.settings, chosen, prompt, owner=context.learner)
     return ToolOutput({"job_id": chosen, "reply": reply}, reply, f"**{chosen}:** {reply}")
 
-
-JOB_TOOLS = (start_finetune, job_status, list_jobs, cancel_job, compare, chat_with_model)

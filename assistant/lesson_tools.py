@@ -8,13 +8,16 @@ from pydantic import Field
 
 from assistant.tool_context import ToolContext
 from assistant.registry import ToolOutput, tool
+from assistant.routes import Route, patterns
+from core.texts import text
 from knowledge.answer import answer
 from knowledge.search import get_retriever, search
 
 MODEL_CONTEXT_SECTIONS = 4
 
 
-@tool
+# Anything no other tool's route takes is a lesson question: the toolbox tries this route last.
+@tool(routes=[Route(patterns(r".+"), lambda match, text: {"question": text})])
 def search_lesson(
     question: Annotated[str, Field(description="The learner's question about fine-tuning LLMs, in their own words.")],
     context: ToolContext,
@@ -33,7 +36,5 @@ def search_lesson(
     if not covered:
         data["note"] = "The lesson does not cover this question: say so plainly and name what the lesson covers."
         data["lesson_topics"] = get_retriever(context.settings).titles(context.lang)
-    display = "\n".join(f"- **{s['heading']}** — `{s['source']}`" for s in sections) or (
-        "Ei osumia oppitunnissa." if context.lang == "fi" else "No matching lesson section."
-    )
+    display = "\n".join(f"- **{s['heading']}** — `{s['source']}`" for s in sections) or text(context.lang, "lesson.no_match")
     return ToolOutput(data, display, reply=reply)

@@ -1,9 +1,10 @@
-"""The tool registry: a tool is a typed Python function, declared once.
+"""The tool registry: a tool is a typed Python function, declared once with `@tool`.
 
 Its name is the function's name, its description the docstring's first paragraph, and its
 arguments a pydantic model built from the signature (`extra="forbid"`), which gives both the
 OpenAI tool schema and argument validation. A parameter annotated `ToolContext` is injected by
-the caller and never shown to the model.
+the caller and never shown to the model. `@tool(routes=[...])` adds the offline phrasings that
+pick it (`assistant.routes`); its title in each language is the catalogue's `tool.<name>`.
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ import json
 import time
 import typing
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Sequence, overload
 
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
+from assistant.routes import Route
 from assistant.tool_context import ToolContext
+from core.texts import has_text, text
 
 
 @dataclass
@@ -59,6 +62,11 @@ class Tool:
     fn: Callable[..., ToolOutput]
     arguments: type[BaseModel]
     context_param: str | None = None
+    # Offline phrasings that pick this tool, tried in order (see assistant.router).
+    routes: tuple[Route, ...] = ()
+
+    def title(self, lang: str) -> str:
+        return tool_title(self.name, lang)
 
     def schema(self) -> dict[str, Any]:
         parameters = self.arguments.model_json_schema()
@@ -95,8 +103,23 @@ class Tool:
         return record
 
 
-def tool(fn: Callable[..., ToolOutput]) -> Tool:
-    """Declare a tool from a typed function (use `Annotated[T, Field(description=...)]` for argument help)."""
+@overload
+def tool(fn: Callable[..., ToolOutput], /) -> Tool: ...
+@overload
+def tool(*, routes: Sequence[Route] = ()) -> Callable[[Callable[..., ToolOutput]], Tool]: ...
+def tool(fn: Callable[..., ToolOutput] | None = None, /, *, routes: Sequence[Route] = ()):
+    """Declare a tool from a typed function (use `Annotated[T, Field(description=...)]` for argument help).
+
+    `@tool` or `@tool(routes=[Route(...), ...])`.
+    """
+    if fn is None:
+        return lambda function: _declare(function, tuple(routes))
+    return _declare(fn, ())
+
+
+def _declare(fn: Callable[..., ToolOutput], routes: tuple[Route, ...]) -> Tool:
+    if not all(isinstance(r, Route) for r in routes):
+        raise TypeError(f"{fn.__name__}: routes must be Route objects, got {routes!r}")
     hints = typing.get_type_hints(fn, include_extras=True)
     fields: dict[str, Any] = {}
     context_param = None
@@ -109,7 +132,13 @@ def tool(fn: Callable[..., ToolOutput]) -> Tool:
         fields[name] = (annotation, default)
     model = create_model(f"{fn.__name__}_arguments", __config__=ConfigDict(extra="forbid"), **fields)
     description = inspect.cleandoc(fn.__doc__ or fn.__name__).split("\n\n")[0].replace("\n", " ")
-    return Tool(fn.__name__, description, fn, model, context_param)
+    return Tool(fn.__name__, description, fn, model, context_param, routes)
+
+
+def tool_title(name: str, lang: str) -> str:
+    """The chat's title for a tool step: "Used tool …" with the tool's title from the catalogue (`tool.<name>`)."""
+    key = f"tool.{name}"
+    return text(lang, "chat.tool_title", tool=text(lang, key) if has_text(key) else name)
 
 
 @dataclass
@@ -120,6 +149,14 @@ class Toolbox:
 
     @classmethod
     def of(cls, *tools: Tool) -> "Toolbox":
+        """A toolbox of these tools, in this order (the order the offline router tries their routes)."""
+        wrong = [t for t in tools if not isinstance(t, Tool)]
+        if wrong:
+            raise TypeError(f"a toolbox holds Tool objects (declared with @tool), not {wrong!r}")
+        names = [t.name for t in tools]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"two tools are named {', '.join(twice)}")
         return cls({t.name: t for t in tools})
 
     def schemas(self) -> list[dict[str, Any]]:

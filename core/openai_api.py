@@ -1,7 +1,10 @@
-"""OpenAI API helpers every part may use: the client, secret redaction, and errors explained.
+"""OpenAI API helpers every part may use: the clients, secret redaction, and errors explained.
 
-Every text built from an API response or error passes through `redact`, so a key never reaches logs,
-job records, errors or chat. `explain_api_error` says what went wrong and what to do next.
+`make_client` gives an `openai.OpenAI` for OPENAI_API_KEY (and OPENAI_BASE_URL); `make_azure_client`
+an `openai.AzureOpenAI` for AZURE_OPENAI_ENDPOINT, AZURE_OPENAI_API_KEY and OPENAI_API_VERSION (the
+same client API over Azure's paths and its `api-key` header). Every text built from an API response
+or error passes through `redact`, so a key never reaches logs, job records, errors or chat.
+`explain_api_error` says what went wrong and what to do next, naming the provider's own variables.
 """
 
 from __future__ import annotations
@@ -18,6 +21,10 @@ from core.settings import Settings
 _KEY_LIKE = re.compile(r"\b(?:sk|rk|sess)-[A-Za-z0-9_\-*]{6,}")
 _BEARER = re.compile(r"(?i)\bbearer\s+[^\s,;\"'}]+")
 _NO_KEY = "Set OPENAI_API_KEY to run OpenAI fine-tuning jobs (and OPENAI_BASE_URL for an OpenAI-compatible endpoint)."
+_NO_AZURE = ("Azure OpenAI fine-tuning needs AZURE_OPENAI_ENDPOINT (https://YOUR-RESOURCE.openai.azure.com) and "
+             "AZURE_OPENAI_API_KEY (the resource's Keys and Endpoint page); OPENAI_API_VERSION is optional.")
+# A GA Azure OpenAI API version with files and fine-tuning jobs.
+AZURE_DEFAULT_API_VERSION = "2024-10-21"
 
 
 class OpenAIAPIError(RuntimeError):
@@ -34,6 +41,24 @@ def make_client(settings: Settings, *, timeout: float = 60.0, max_retries: int =
     )
 
 
+def make_azure_client(settings: Settings, *, timeout: float = 60.0, max_retries: int = 2) -> openai.AzureOpenAI:
+    """A client for the configured Azure OpenAI resource; OpenAIAPIError naming what is missing."""
+    if settings.azure_openai_api_key is None or not settings.azure_openai_endpoint:
+        missing = [name for name, value in (("AZURE_OPENAI_ENDPOINT", settings.azure_openai_endpoint),
+                                            ("AZURE_OPENAI_API_KEY", settings.azure_openai_api_key)) if not value]
+        raise OpenAIAPIError(f"{' and '.join(missing)} not set. {_NO_AZURE}")
+    return openai.AzureOpenAI(
+        api_key=settings.azure_openai_api_key.get_secret_value(), azure_endpoint=settings.azure_openai_endpoint,
+        api_version=settings.openai_api_version or AZURE_DEFAULT_API_VERSION, timeout=timeout, max_retries=max_retries,
+    )
+
+
+def configured_secrets(settings: Settings) -> list[str]:
+    """Every key the settings hold, for redacting texts that did not come through a client."""
+    keys = (settings.openai_api_key, settings.azure_openai_api_key)
+    return [key.get_secret_value() for key in keys if key is not None]
+
+
 def redact(text: str, secrets: Iterable[str | SecretStr | None] = ()) -> str:
     """`text` without the given secrets, anything shaped like an API key, or bearer tokens."""
     values = [s.get_secret_value() if isinstance(s, SecretStr) else s for s in secrets]
@@ -43,16 +68,27 @@ def redact(text: str, secrets: Iterable[str | SecretStr | None] = ()) -> str:
     return _BEARER.sub("Bearer [redacted]", text)
 
 
-def explain_api_error(exc: BaseException, secrets: Iterable[str | SecretStr | None] = ()) -> str:
-    """A one- or two-line explanation of a failed API call with the next step; never contains the key."""
+def explain_api_error(exc: BaseException, secrets: Iterable[str | SecretStr | None] = (), *, azure: bool = False) -> str:
+    """A one- or two-line explanation of a failed API call with the next step; never contains the key.
+
+    `azure`: the call went to Azure OpenAI, so the advice names its variables.
+    """
     detail = _detail(exc)
     said = f" The API said: {detail}" if detail else ""
+    api = "Azure OpenAI API" if azure else "OpenAI API"
     if isinstance(exc, openai.APITimeoutError):
-        text = f"The OpenAI API at {_host(exc)} did not answer in time. Check the network and try again; a job already created keeps running remotely."
+        text = f"The {api} at {_host(exc)} did not answer in time. Check the network and try again; a job already created keeps running remotely."
     elif isinstance(exc, openai.APIConnectionError):
-        text = f"Could not reach the OpenAI API at {_host(exc)}. Check the network connection and OPENAI_BASE_URL, then try again."
+        where = "AZURE_OPENAI_ENDPOINT" if azure else "OPENAI_BASE_URL"
+        text = f"Could not reach the {api} at {_host(exc)}. Check the network connection and {where}, then try again."
+    elif isinstance(exc, openai.AuthenticationError) and azure:
+        text = (f"Azure OpenAI rejected the key (401).{said}\nSet AZURE_OPENAI_API_KEY to a key of the resource named in "
+                "AZURE_OPENAI_ENDPOINT (Azure portal: the resource's Keys and Endpoint page) and restart.")
     elif isinstance(exc, openai.AuthenticationError):
         text = f"OpenAI rejected the API key (401).{said}\nSet OPENAI_API_KEY to a current key from https://platform.openai.com/api-keys and restart."
+    elif isinstance(exc, openai.NotFoundError) and azure:
+        text = (f"Not found on Azure OpenAI (404).{said}\nCheck AZURE_OPENAI_ENDPOINT, OPENAI_API_VERSION (one with fine-tuning, "
+                f"such as {AZURE_DEFAULT_API_VERSION}) and the job or file id.")
     elif isinstance(exc, openai.PermissionDeniedError):
         text = f"This API key may not do that (403).{said}\nCheck the key's project permissions and model access, or use another key."
     elif isinstance(exc, openai.NotFoundError):
@@ -79,7 +115,7 @@ def _explain_bad_request(exc: openai.BadRequestError, said: str) -> str:
     code, param = getattr(exc, "code", None) or "", getattr(exc, "param", None) or ""
     lowered = said.lower()
     if code == "model_not_available" or "not available for fine-tuning" in lowered or param == "model":
-        return f"That model cannot be fine-tuned with this key (400).{said}\nPick a fine-tunable model such as gpt-4o-mini-2024-07-18 or gpt-4.1-nano-2025-04-14."
+        return f"That model cannot be fine-tuned with this key (400).{said}\nPick a model the fine-tuning guide lists, such as gpt-4.1-mini-2025-04-14 or gpt-4.1-nano-2025-04-14 (on Azure: one your region offers for fine-tuning)."
     if param in {"file", "training_file", "validation_file"} or "file" in code:
         return f"OpenAI rejected the training data (400).{said}\nFix the file (the dataset validator lists each problem) and submit again."
     if param.startswith("hyperparameters") or param == "suffix":
@@ -108,9 +144,12 @@ def _host(exc: BaseException) -> str:
 
 def _request_key(exc: BaseException) -> str | None:
     try:
-        header = exc.request.headers.get("Authorization", "")  # type: ignore[attr-defined]
+        headers = exc.request.headers  # type: ignore[attr-defined]
+        header, azure_key = headers.get("Authorization", ""), headers.get("api-key")
     except Exception:
         return None
+    if azure_key:
+        return azure_key
     return header.split(" ", 1)[1] if header.lower().startswith("bearer ") else None
 
 
@@ -125,4 +164,5 @@ def explained(client: openai.OpenAI) -> Iterator[None]:
     try:
         yield
     except openai.OpenAIError as exc:
-        raise OpenAIAPIError(explain_api_error(exc, secrets_of(client))) from None
+        azure = isinstance(client, openai.AzureOpenAI)
+        raise OpenAIAPIError(explain_api_error(exc, secrets_of(client), azure=azure)) from None

@@ -45,6 +45,13 @@ class Settings(BaseSettings):
     )
     openai_api_key: SecretStr | None = Field(None, validation_alias="OPENAI_API_KEY", description="Enables the OpenAI backend and OpenAI fine-tune jobs.")
     openai_base_url: str | None = Field(None, validation_alias="OPENAI_BASE_URL", description="Any OpenAI-compatible endpoint (Azure, HF router, vLLM, Ollama).")
+    azure_openai_endpoint: str | None = Field(
+        None, validation_alias="AZURE_OPENAI_ENDPOINT", description="Azure OpenAI resource (https://NAME.openai.azure.com) for --backend azure fine-tuning."
+    )
+    azure_openai_api_key: SecretStr | None = Field(None, validation_alias="AZURE_OPENAI_API_KEY", description="The Azure OpenAI resource's key (sent as api-key).")
+    openai_api_version: str | None = Field(
+        None, validation_alias="OPENAI_API_VERSION", description="Azure OpenAI API version (default 2024-10-21, which has fine-tuning)."
+    )
     chroma_host: str | None = Field(None, validation_alias="CHROMA_HOST", description="Use a Chroma server instead of the embedded store.")
     chroma_port: int = Field(8000, validation_alias="CHROMA_PORT", description="The Chroma server's port.")
     job_runner: Literal["auto", "process", "inline"] = Field(
@@ -58,7 +65,7 @@ class Settings(BaseSettings):
         # Only what the caller passes; load_settings adds the environment it is given.
         return (init_settings,)
 
-    @field_validator("openai_api_key", mode="before")
+    @field_validator("openai_api_key", "azure_openai_api_key", mode="before")
     @classmethod
     def _blank_key_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

@@ -19,11 +19,11 @@ from typing import Any
 import numpy as np
 
 from core.llm import Writer
+from core.texts import text
 from knowledge.chunks import Unit, plain_text, split_units
 from knowledge.embeddings import embed_texts
 from knowledge.lang import SUPPORTED_LANGUAGES, detect_language, language_name
 from knowledge.lexical import coverage_keys
-from knowledge.answer_texts import text_for
 from knowledge.search import Hit, Retriever, get_retriever, search
 from knowledge.store import IndexLike
 
@@ -63,12 +63,12 @@ def answer(question: str, *, lang: str | None = None, writer: Writer | None = No
 def _answer(question: str, lang: str | None, writer: Writer | None, index: IndexLike) -> Answer:
     lang = (lang or "").strip().lower() or detect_language(question, SUPPORTED_LANGUAGES)
     if not question:
-        return Answer(text=text_for("help", lang), lang=lang, covered=False, mode="help")
+        return Answer(text=text(lang, "answer.help"), lang=lang, covered=False, mode="help")
     result = search(question, lang=lang, k=_CONTEXT_SECTIONS, index=index)
     if not result.covered or not result.hits:
         titles = get_retriever(index).titles(lang)
         listing = "\n".join(f"- {title}" for title in titles) or "-"
-        return Answer(text=text_for("out_of_scope", lang, topics=listing), lang=lang, covered=False, mode="out_of_scope")
+        return Answer(text=text(lang, "answer.out_of_scope", topics=listing), lang=lang, covered=False, mode="out_of_scope")
     hits = [hit for hit in result.hits if hit.lang == lang] or result.hits
     if writer is not None:
         try:
@@ -76,7 +76,7 @@ def _answer(question: str, lang: str | None, writer: Writer | None, index: Index
         except Exception as error:  # a model outage must not cost the learner the answer
             log.warning("answer writer failed (%s); falling back to the extractive answer", type(error).__name__)
     # Quotes stay in the docs' language; say so when that is not the learner's.
-    note = "" if hits[0].lang == lang else text_for("other_language", lang, language=language_name(hits[0].lang, lang)) + "\n\n"
+    note = "" if hits[0].lang == lang else text(lang, "answer.other_language", language=language_name(hits[0].lang, lang)) + "\n\n"
     return _extractive_answer(question, lang, hits, note, get_retriever(index))
 
 
@@ -120,10 +120,10 @@ def _extractive_answer(question: str, lang: str, hits: list[Hit], note: str, ret
 
 def _written_answer(question: str, lang: str, hits: list[Hit], writer: Writer) -> Answer:
     system, user = build_prompts(question, lang, hits)
-    text = (writer(system, user) or "").strip()
-    if not text:
+    written = (writer(system, user) or "").strip()
+    if not written:
         raise ValueError("empty answer from the model")
-    return Answer(text=text + "\n\n" + sources_block(hits, lang), lang=lang, covered=True, citations=hits, mode="model")
+    return Answer(text=written + "\n\n" + sources_block(hits, lang), lang=lang, covered=True, citations=hits, mode="model")
 
 
 def build_prompts(question: str, lang: str, hits: list[Hit]) -> tuple[str, str]:
@@ -144,7 +144,7 @@ def build_prompts(question: str, lang: str, hits: list[Hit]) -> tuple[str, str]:
 
 
 def sources_block(hits: list[Hit], lang: str) -> str:
-    lines = [f"**{text_for('sources', lang)}**", ""]
+    lines = [f"**{text(lang, 'answer.sources')}**", ""]
     lines += [f"{number}. {hit.heading} — `{hit.link}`" for number, hit in enumerate(hits, start=1)]
     return "\n".join(lines)
 

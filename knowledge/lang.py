@@ -12,15 +12,13 @@ import threading
 from functools import lru_cache
 from typing import Sequence
 
-SUPPORTED_LANGUAGES: tuple[str, ...] = ("en", "fi")
-DEFAULT_LANGUAGE = "en"
+from core.texts import DEFAULT_LANGUAGE, LANGUAGES, has_text, text
+
+# The tutor speaks the languages its text catalogue has (core/texts/), English first.
+SUPPORTED_LANGUAGES: tuple[str, ...] = LANGUAGES
 # Below this confidence lingua's pick is a coin toss (e.g. a lone product name such as "LoRA?").
 _MIN_CONFIDENCE = 0.65
 _FINNISH_LETTERS = re.compile(r"[äöÄÖ]")
-_LANGUAGE_NAMES = {
-    "en": {"en": "English", "fi": "englanti"},
-    "fi": {"en": "Finnish", "fi": "suomi"},
-}
 
 
 def detect_language(text: str, candidates: Sequence[str] = SUPPORTED_LANGUAGES) -> str:
@@ -40,10 +38,8 @@ def detect_language(text: str, candidates: Sequence[str] = SUPPORTED_LANGUAGES) 
 
 def language_name(code: str, in_language: str = "en") -> str:
     """The name of a language for messages, e.g. language_name("fi", "en") == "Finnish"."""
-    names = _LANGUAGE_NAMES.get(code)
-    if names is None:
-        return code
-    return names.get(in_language, names["en"])
+    key = f"language.{code}"
+    return text(in_language, key) if has_text(key) else code
 
 
 _detector_lock = threading.Lock()

@@ -99,3 +99,102 @@ def test_a_failed_tool_call_is_explained_and_the_chat_goes_on(agent):
     assert "did not work" in reply
     reply, tools = say(agent, "list my datasets")
     assert tools[0].ok
+
+
+def test_one_rule_decides_the_current_dataset_for_the_chat_and_the_tabs(agent, settings):
+    from assistant.dataset_tools import choose_dataset, export_files, learner_dataset, remember_dataset
+    from trainer.data.examples import make_example
+
+    assert choose_dataset([], None, None) == "my-dataset"
+    assert choose_dataset([], None, "limericks") == "limericks", "remembered before its first example"
+    assert choose_dataset(["a", "b"], None, None) == "a"
+    assert choose_dataset(["a", "b"], None, "b") == "b"
+    assert choose_dataset(["a"], None, "gone") == "a", "a remembered dataset that does not exist gives way"
+    assert choose_dataset(["a"], "c", "a") == "c"
+
+    say(agent, "create dataset alpha")
+    say(agent, "create dataset beta")
+    assert learner_dataset(settings, "ann") == "beta", "the tab shows what the chat made current"
+    remember_dataset(settings, "ann", "alpha")
+    say(agent, "add example: user: What is H? assistant: Hydrogen")
+    assert store(settings).count("alpha") == 1 and store(settings).count("beta") == 0
+    paths = export_files(settings, "ann", "alpha")
+    assert paths and all(p.parent == settings.learner_dir("ann") / "exports" / "alpha" for p in paths)
+    assert json.loads(paths[0].read_text().splitlines()[0]) == make_example("What is H?", "Hydrogen")
+
+
+SHOP_FAQ = """help me make examples for a customer support bot for my bike shop. Here is our FAQ:
+
+## Can I bring my own parts for a repair?
+Yes, we fit parts you bring; the labour price is the same.
+
+## How early should I book a spring service?
+Two weeks ahead from March to May; otherwise a few days is enough.
+
+## Do you collect bikes from home?
+Within 5 km we collect and return a bike for 12 euros.
+
+## Do you stock tubeless sealant?
+"""
+
+
+def test_support_bot_without_material_gets_guidance_and_a_question(agent, settings):
+    reply, tools = say(agent, "help me make examples for a customer support bot for my bike shop")
+    assert [t.name for t in tools] == ["draft_examples"] and tools[0].ok, tools[0].error
+    assert tools[0].output.data["drafts"] == []
+    assert "(Write" not in reply, "no placeholders"
+    assert "customer support assistant for the bike shop" in reply, "a system message drafted from the description"
+    assert "good training example" in reply and reply.rstrip().endswith("?**")
+    reply, tools = say(agent, "add them")
+    assert not tools[0].ok and store(settings).list() == [], "nothing to add after guidance"
+
+
+def test_support_bot_with_pasted_faq_drafts_from_it_and_says_what_is_missing(agent, settings):
+    reply, tools = say(agent, SHOP_FAQ)
+    assert [t.name for t in tools] == ["draft_examples"] and tools[0].ok, tools[0].error
+    drafts = tools[0].output.data["drafts"]
+    users = [e["messages"][1]["content"] for e in drafts]
+    answers = {e["messages"][2]["content"] for e in drafts}
+    assert len(drafts) == 10 and len(set(users)) == 10
+    assert answers == {"Yes, we fit parts you bring; the labour price is the same.",
+                       "Two weeks ahead from March to May; otherwise a few days is enough.",
+                       "Within 5 km we collect and return a bike for 12 euros."}
+    assert "from your FAQ" in reply and "customer support assistant for the bike shop" in reply
+    assert "tubeless sealant" in reply, "the unanswered question is named"
+    assert "at least 10" in reply and "write 7 more" in reply
+
+    reply, tools = say(agent, "make 2 more like example 3")
+    assert tools[0].name == "draft_examples" and tools[0].arguments["like"] == 3, tools[0].arguments
+    assert "**11.**" in reply and "**12.**" in reply
+    reply, tools = say(agent, "add them")
+    examples = store(settings).load("my-dataset")
+    assert len(examples) == 12
+    assert len({e["messages"][1]["content"] for e in examples}) == 12
+    assert examples[-1]["messages"][2]["content"] == "Within 5 km we collect and return a bike for 12 euros."
+    reply, tools = say(agent, "validate my dataset")
+    assert tools[0].output.data["errors"] == {}
+
+
+def test_pasted_table_alone_routes_to_drafting(agent, settings):
+    table = ("kysymys\tvastaus\nSaako pyörän jättää yöksi?\tSaa, se säilytetään lukitussa tilassa.\n"
+             "Myyttekö lasten kypäriä?\tKyllä, kokoja on neljä.\n")
+    reply, tools = say(agent, table, "fi-learner")
+    assert tools[0].name == "draft_examples" and tools[0].ok, tools[0].error
+    # Two answered rows give at most three rewordings each: 8 drafts, and the reply says 10 are needed.
+    assert "Tässä 8 luonnosta" in reply and "vähintään 10" in reply
+    assert "Kerro, mihin avustaja on tarkoitettu" in reply
+    assert len({e["messages"][1]["content"] for e in tools[0].output.data["drafts"]}) == 8
+
+
+def test_finnish_request_without_material_gets_finnish_guidance(agent, settings):
+    reply, tools = say(agent, "auta tekemään esimerkkejä pyöräliikkeen asiakaspalvelubotille", "fi-learner")
+    assert tools[0].name == "draft_examples" and tools[0].ok and tools[0].output.data["drafts"] == []
+    assert "Olet pyöräliikkeen asiakaspalvelubotti." in reply
+    assert "Hyvä koulutusesimerkki" in reply and reply.rstrip().endswith("?**")
+
+
+def test_questions_without_answers_are_asked_for_not_drafted(agent, settings):
+    reply, tools = say(agent, "help me make examples for a repair desk bot:\nQ: Do you fix e-bike motors?\nQ: Can I wait while you work?\nA:\n")
+    assert tools[0].name == "draft_examples" and tools[0].ok, tools[0].error
+    assert tools[0].output.data["drafts"] == []
+    assert "no answers to draft from yet" in reply and "Do you fix e-bike motors?" in reply and "add them" not in reply

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from assistant.tool_context import load_state
+from assistant.learner_state import load_state
 from assistant.conversation import Agent
 from core.llm import LocalBackend
 from assistant.toolbox import default_toolbox

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from assistant.tool_context import load_state
+from assistant.learner_state import load_state
 from assistant.conversation import Agent
 from core.llm import LocalBackend
 from assistant.toolbox import default_toolbox

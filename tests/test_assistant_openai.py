@@ -50,3 +50,39 @@ def test_finnish_question_gets_finnish_system_prompt(lesson_settings, fake_opena
     list(_agent(lesson_settings, fake_openai).respond("Mitä hienosäätö tarkoittaa?", [], "ann"))
     body = [r for r in fake_openai.requests if r["path"].endswith("/chat/completions")][0]["body"]
     assert "Vastaa suomeksi" in body["messages"][0]["content"]
+
+
+def test_model_drafts_from_pasted_material_then_more_like_one_example(settings, fake_openai):
+    """With a capable backend the model fills the drafts from the learner's material, then 'make 5 more like example 3'."""
+    material = ("Q: Do you service kids' bikes?\nA: Yes, a kids' bike service is 35 euros.\n"
+                "Q: Can I buy a gift card?\nA: Yes, in the shop, from 20 euros upwards.\n")
+    written = [{"user": f"Question number {i} about gift cards?", "assistant": f"Gift card answer {i}."} for i in range(8)]
+    more = [{"user": f"Another kids' service question {i}?", "assistant": f"Kids' service answer {i}, 35 euros."} for i in range(5)]
+    fake_openai.queue_replies(
+        {"content": "", "tool_calls": [{"name": "draft_examples",
+                                        "arguments": {"topic": "a support bot for my bike shop", "material": material}}]},
+        json.dumps(written),
+        "Here are your drafts.",
+        {"content": "", "tool_calls": [{"name": "draft_examples", "arguments": {"like": 2, "count": 5}}]},
+        "```json\n" + json.dumps(more) + "\n```",
+        "Five more, in the style of example 2.",
+    )
+    agent = _agent(settings, fake_openai)
+    final = list(agent.respond("help me make examples for a support bot for my bike shop\n" + material, [], "ann"))[-1]
+    step = next(m.tool for m in final if m.tool)
+    assert step.ok, step.error
+    drafts = step.output.data["drafts"]
+    assert [d["messages"][1]["content"] for d in drafts[:2]] == ["Do you service kids' bikes?", "Can I buy a gift card?"]
+    assert [d["messages"][1]["content"] for d in drafts[2:]] == [w["user"] for w in written], "the model filled the rest"
+    assert step.output.data["source"] == "qa"
+    writer_request = [r for r in fake_openai.requests if r["path"].endswith("/chat/completions")][1]["body"]
+    assert "Can I buy a gift card?" in writer_request["messages"][1]["content"], "the model drafts from the material"
+
+    final = list(agent.respond("make 5 more like example 2", [], "ann"))[-1]
+    step = next(m.tool for m in final if m.tool)
+    assert step.ok, step.error
+    assert [d["messages"][1]["content"] for d in step.output.data["drafts"]] == [m["user"] for m in more]
+    assert step.output.data["first_number"] == 11
+    like_request = [r for r in fake_openai.requests if r["path"].endswith("/chat/completions")][4]["body"]
+    assert "Can I buy a gift card?" in like_request["messages"][1]["content"], "example 2 is the model's model"
+    assert final[-1].content == "Five more, in the style of example 2."

@@ -12,7 +12,7 @@ from trainer.cli.main import main
 BROKEN = Path(__file__).parent / "data" / "broken"
 ROOT = Path(__file__).resolve().parent.parent
 FT = "18-fine-tuning"
-REPORT_KEYS = {"examples", "errors", "error_lines", "warnings", "tokens", "estimate"}
+REPORT_KEYS = {"examples", "errors", "error_lines", "warnings", "tokens", "estimate", "method", "notebook_checks"}
 
 
 def trainer(*args: str) -> subprocess.CompletedProcess[str]:
@@ -37,7 +37,8 @@ def test_validate_exit_codes_and_error_lines(tmp_path: Path) -> None:
     run = trainer("validate", str(BROKEN / "missing_content.jsonl"), "--json", "--purpose", "validation")
     assert run.returncode == 1
     report = json.loads(run.stdout)
-    assert report["errors"] == {"missing_content": 4}
+    assert report["errors"] == {"missing_content": 3}  # content parts (line 4) are fine for the API
+    assert report["notebook_checks"] == {"missing_content": 4}  # the notebook flags them all
     assert set(report["error_lines"][0]) == {"line", "error", "message", "fix"} and report["error_lines"][0]["line"] == 1
     text = trainer("validate", str(BROKEN / "latin1.jsonl"))
     assert text.returncode == 1 and "line 2: invalid_encoding" in text.stdout and "Traceback" not in text.stderr

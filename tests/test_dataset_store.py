@@ -215,7 +215,7 @@ def test_a_busy_dataset_says_so(store: DatasetStore, monkeypatch: pytest.MonkeyP
 
 
 def test_learner_ids_with_a_trailing_newline_are_refused(settings) -> None:
-    from assistant.tool_context import check_learner_id
+    from assistant.learner_state import check_learner_id
 
     assert check_learner_id("ada") == "ada"
     with pytest.raises(ValueError, match="learner id"):

@@ -16,7 +16,7 @@ from trainer.validation.rules import FIXES, NOTEBOOK_ERRORS
 from trainer.data.examples import DatasetError
 from trainer.data.prices import load_prices
 from trainer.data.tokens import default_epochs, resolve_model
-from trainer.validation.report import validate_examples, validate_file
+from trainer.validation.report import format_report, validate_examples, validate_file
 
 BROKEN = Path(__file__).parent / "data" / "broken"
 EXPECTED = json.loads((BROKEN / "expected.json").read_text())
@@ -64,8 +64,9 @@ def test_course_token_counts_match_the_notebook(course_dir: Path) -> None:
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_broken_corpus(name: str) -> None:
     expected = EXPECTED[name]
-    report = validate_file(BROKEN / name, purpose=expected.get("purpose", "validation"))
+    report = validate_file(BROKEN / name, purpose=expected.get("purpose", "validation"), method=expected.get("method", "supervised"))
     assert report.errors == expected["errors"]
+    assert report.notebook == expected.get("notebook", {})  # the notebook's counts, shown apart
     if "examples" in expected:
         assert report.examples == expected["examples"]
     for error, lines in expected.get("lines", {}).items():
@@ -98,9 +99,11 @@ def test_notebook_counts_are_exact_on_fuzzed_data(tmp_path: Path) -> None:
     streamed = validate_file(path, purpose="validation")
     in_memory = validate_examples(dataset, purpose="validation")
     for report in (streamed, in_memory):
-        assert {k: v for k, v in report.errors.items() if k in NOTEBOOK_ERRORS} == reference
+        assert report.notebook == reference
+        assert report.to_dict()["notebook_checks"] == reference
     # The fast path (streamed) and the slow path (in memory) agree on everything else too.
-    assert streamed.errors == in_memory.errors
+    assert streamed.errors == in_memory.errors and streamed.errors
+    assert set(streamed.errors) - set(FIXES) == set()
     assert [(w.warning, w.count, w.lines) for w in streamed.warnings] == [(w.warning, w.count, w.lines) for w in in_memory.warnings]
     assert streamed.per_example_tokens.tolist() == in_memory.per_example_tokens.tolist()
 
@@ -259,3 +262,73 @@ def test_shards_give_the_single_process_result(tmp_path: Path) -> None:
     scan_jsonl(path, single)
     merged = scan_in_shards(path, 3, "o200k_base", 65_536, False, True, 1000)
     assert single.stopped and merged.stopped and merged.errors == single.errors and merged.examples == single.examples
+
+
+# -- what the API accepts: tool calling, weights, preference (DPO) files ------------------------------
+
+DATA = Path(__file__).parent / "data"
+
+
+def test_tool_calling_file_has_no_errors_and_shows_the_notebook_counts_apart() -> None:
+    """Assistant tool_calls without content, tool messages with tool_call_id, example-level tools and parallel_tool_calls."""
+    report = validate_file(DATA / "tool_calling.jsonl")
+    assert report.ok and report.errors == {} and report.examples == 10
+    # The notebook predates tool calling: it would count 10 tool messages, 10 contentless calls, ...
+    assert report.notebook == {"message_unrecognized_key": 20, "unrecognized_role": 10, "message_missing_key": 10, "missing_content": 10}
+    text = format_report(report, "tools")
+    assert "no errors" in text and "The cookbook notebook's checks: message_missing_key x10, message_unrecognized_key x20, unrecognized_role x10, missing_content x10 (" in text
+    assert report.to_dict()["notebook_checks"]["unrecognized_role"] == 10
+    assert report.tokens["total"] > 0 and report.tokens["assistant_total"] > 0
+
+
+def test_tool_call_mistakes_are_still_errors() -> None:
+    base = json.loads((DATA / "tool_calling.jsonl").read_text().splitlines()[0])
+    wrong_id = json.loads(json.dumps(base))
+    wrong_id["messages"][3]["tool_call_id"] = "call_999"
+    no_function = json.loads(json.dumps(base))
+    del no_function["messages"][2]["tool_calls"][0]["function"]
+    bad_tools = {**base, "tools": {"name": "get_element"}}
+    report = validate_examples([wrong_id, no_function, bad_tools], purpose="validation")
+    assert report.errors == {"unknown_tool_call_id": 2, "invalid_tool_calls": 1, "invalid_tools": 1}
+
+
+@pytest.mark.parametrize(("weight", "error"), [(0, None), (1, None), (2, "invalid_weight"), (True, "invalid_weight"), (0.5, "invalid_weight")])
+def test_assistant_weight_is_zero_or_one(weight, error) -> None:
+    example = {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a", "weight": weight},
+                            {"role": "user", "content": "again"}, {"role": "assistant", "content": "b"}]}
+    report = validate_examples([example], purpose="validation")
+    assert report.errors == ({error: 1} if error else {})
+
+
+def test_weight_on_a_user_message_is_an_error() -> None:
+    example = {"messages": [{"role": "user", "content": "q", "weight": 1}, {"role": "assistant", "content": "a"}]}
+    assert validate_examples([example], purpose="validation").errors == {"weight_not_on_assistant": 1}
+
+
+def test_preference_file_validates_as_dpo_only() -> None:
+    dpo = validate_file(DATA / "preference.jsonl", "gpt-4.1-mini", method="dpo")
+    assert dpo.ok and dpo.examples == 10 and dpo.method == "dpo" and dpo.notebook == {}
+    assert dpo.to_dict()["method"] == "dpo"
+    # Both outputs count: the preferred one and the longer non-preferred one.
+    assert dpo.tokens["assistant_total"] > 10 * 20 and dpo.estimate.billed_tokens > 0
+    # Read as chat examples, the same file has no messages at all.
+    assert validate_file(DATA / "preference.jsonl").errors == {"missing_messages_list": 10}
+    # And a chat file is not a preference file.
+    assert validate_file(DATA / "tool_calling.jsonl", method="dpo").errors == {"invalid_preference_example": 10}
+
+
+def test_validate_cli_takes_a_method(tmp_path: Path) -> None:
+    run = subprocess.run([sys.executable, "-m", "trainer", "validate", str(DATA / "preference.jsonl"), "--method", "dpo", "--json"],
+                         capture_output=True, text=True, cwd=Path(__file__).parent.parent)
+    assert run.returncode == 0, run.stderr
+    report = json.loads(run.stdout)
+    assert report["errors"] == {} and report["method"] == "dpo" and report["examples"] == 10
+
+
+def test_chat_report_shows_the_notebook_checks_apart() -> None:
+    from assistant.dataset_tools import describe_report
+
+    report = validate_file(DATA / "tool_calling.jsonl")
+    english, finnish = describe_report("tools", report, "en"), describe_report("tools", report, "fi")
+    assert "examples, no errors." in english and "The cookbook notebook's checks (for comparison only): `message_missing_key` × 10" in english
+    assert "ei virheitä" in finnish and "Cookbook-muistikirjan tarkistukset" in finnish

@@ -29,7 +29,7 @@ from trainer.jobs.control import (
     start_job,
 )
 from waiting import wait_for
-from trainer.jobs.config import PRESETS, TrainConfig
+from trainer.jobs.config import DEFAULT_OPENAI_MODEL, PRESETS, TrainConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -222,7 +222,7 @@ def test_openai_job_runs_in_the_worker_to_success(settings: Settings, fake_opena
     remote_settings = openai_settings(settings, fake_openai)
     job = start_job(remote_settings, TrainConfig(train_file=train, validation_file=validation, backend="openai",
                                                  epochs=2, suffix="limericks", poll_interval=0.2), owner="ada")
-    assert job.status == "queued" and job.model == "gpt-4o-mini-2024-07-18"
+    assert job.status == "queued" and job.model == DEFAULT_OPENAI_MODEL  # from the dated model table
     final = wait_for(lambda: (j := JobStore(settings.jobs_db).get(job.id)).finished and j, 60, "the OpenAI job")
     log = Path(job_status(remote_settings, job.id)["log_path"]).read_text()
     assert final.status == "succeeded", f"{final.error}\n{log}"
@@ -237,7 +237,7 @@ def test_openai_job_runs_in_the_worker_to_success(settings: Settings, fake_opena
     from trainer.jobs.inference import compare, generate
 
     answers = compare(remote_settings, job.id, "Tell me about Neon", owner="ada")
-    assert answers == {"base": "Fake gpt-4o-mini-2024-07-18 reply to: Tell me about Neon",
+    assert answers == {"base": f"Fake {DEFAULT_OPENAI_MODEL} reply to: Tell me about Neon",
                        "tuned": f"Fake {status['fine_tuned_model']} reply to: Tell me about Neon"}
     assert generate(remote_settings, job.id, "Hi") == f"Fake {status['fine_tuned_model']} reply to: Hi"
 

@@ -9,9 +9,8 @@ from typing import Any, Iterator
 
 import gradio as gr
 
-from assistant import guide, prompts
-from assistant.tool_context import load_state
-from assistant.conversation import Agent, AgentMessage, language_of
+from assistant import guide
+from assistant.conversation import Agent, AgentMessage
 from ui.common import learner_of
 from ui.i18n import T
 
@@ -23,12 +22,12 @@ EXAMPLES = [
 ]
 
 
-def to_gradio(message: AgentMessage, lang: str) -> gr.ChatMessage:
+def to_gradio(message: AgentMessage) -> gr.ChatMessage:
     """An agent message as a Gradio chat message; tool steps become collapsible, with status and duration."""
     if message.tool is None:
         return gr.ChatMessage(role="assistant", content=message.content)
     record = message.tool
-    metadata: dict[str, Any] = {"title": prompts.tool_title(record.name, lang), "status": "pending" if message.pending else "done"}
+    metadata: dict[str, Any] = {"title": message.title or record.name, "status": "pending" if message.pending else "done"}
     if not message.pending:
         metadata["duration"] = round(record.seconds, 2)
     if record.error:
@@ -40,7 +39,6 @@ def to_gradio(message: AgentMessage, lang: str) -> gr.ChatMessage:
 
 def build(agent: Agent, learner: gr.BrowserState) -> None:
     """Lay out the chat inside the current Blocks."""
-    settings = agent.settings
     with gr.Accordion(T("guide"), open=False, elem_id="guide-panel"):
         progress = gr.Markdown(elem_id="guide-progress", line_breaks=True)
         with gr.Row():
@@ -53,19 +51,13 @@ def build(agent: Agent, learner: gr.BrowserState) -> None:
     gr.Examples(EXAMPLES, inputs=[textbox], label=T("examples_label"))
 
     def respond(message: str, history: list[dict[str, Any]], learner_id: str | None) -> Iterator[tuple[str, list]]:
-        who = learner_of(learner_id)
-        lang = language_of(message, load_state(settings, who).lang)
         shown = list(history) + [gr.ChatMessage(role="user", content=message)]
         yield "", shown
-        for messages in agent.respond(message, history, who):
-            yield "", shown + [to_gradio(m, lang) for m in messages]
+        for messages in agent.respond(message, history, learner_of(learner_id)):
+            yield "", shown + [to_gradio(m) for m in messages]
 
     def show_progress(learner_id: str | None) -> str:
-        context = agent.context(learner_of(learner_id), "")
-        if not context.state.guide_active:
-            return ""
-        guide.refresh_progress(context)
-        return guide.progress_markdown(context)
+        return guide.panel_markdown(agent.context(learner_of(learner_id), ""))
 
     def send(phrase: str):
         return lambda history, learner_id: (yield from respond(phrase, history, learner_id))

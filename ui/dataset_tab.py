@@ -1,7 +1,8 @@
 """The Dataset tab: the learner's examples in a table, add/edit/remove, upload, validation and cost, download.
 
-Every button calls the same functions as the chat tools (`trainer.data.store.DatasetStore`, and
-`assistant.dataset_tools.describe_report` for the report's wording).
+Every button calls the same functions as the chat tools: `trainer.data.store.DatasetStore` for the
+examples, and from `assistant.dataset_tools` the rule for the current dataset (`learner_dataset`,
+`remember_dataset`), the exports (`export_files`) and the report's wording (`describe_report`).
 """
 
 from __future__ import annotations
@@ -12,24 +13,29 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
-from assistant.tool_context import load_state, save_state
-from assistant.dataset_tools import DEFAULT_DATASET, describe_report
+from assistant.dataset_tools import dataset_names, describe_report, export_files, learner_dataset, remember_dataset
+from assistant.learner_state import learner_language
 from core.settings import Settings
-from trainer.data.store import DatasetStore, learner_store
+from trainer.data.drafts.files import draft_file_into, is_material_file
 from trainer.data.examples import make_example
-from ui.common import learner_of, user_error
+from trainer.data.store import DatasetStore, learner_store
+from trainer.data.tokens import DEFAULT_MODEL, MODEL_ALIASES
+from ui.common import learner_of, learner_text, user_error
 from ui.i18n import T
 
 COLUMNS = ["#", "system", "user", "assistant"]
-MODELS = ["gpt-4o-mini", "gpt-4o", "gpt-4.1-mini", "gpt-4.1-nano", "gpt-4.1", "gpt-3.5-turbo"]
 
 
 def store_for(settings: Settings, learner: str | None) -> DatasetStore:
     return learner_store(settings, learner_of(learner))
 
 
-def dataset_names(settings: Settings, learner: str | None) -> list[str]:
-    return [info.name for info in store_for(settings, learner).list()]
+class MissingInput(ValueError):
+    """A field the action needs is empty; `key` names the catalogue text that says which."""
+
+    def __init__(self, key: str):
+        super().__init__(key)
+        self.key = key
 
 
 def _content(example: dict[str, Any], role: str) -> str:
@@ -46,7 +52,7 @@ def build(settings: Settings, learner: gr.BrowserState, tab: gr.Tab) -> None:
     """Lay out the tab inside the current Blocks; it reloads whenever the learner opens it."""
     with gr.Row():
         dataset = gr.Dropdown(label=T("dataset"), choices=[], scale=2, elem_id="dataset-select")
-        new_name = gr.Textbox(label=T("new_dataset"), placeholder="limericks", scale=2)
+        new_name = gr.Textbox(label=T("new_dataset"), placeholder=T("new_dataset_placeholder"), scale=2)
         create = gr.Button(T("create"), scale=1)
     table = gr.Dataframe(headers=COLUMNS, interactive=False, wrap=True, label=T("examples"), elem_id="examples-table",
                          column_widths=["6%", "24%", "30%", "40%"], max_height=420)
@@ -61,10 +67,10 @@ def build(settings: Settings, learner: gr.BrowserState, tab: gr.Tab) -> None:
         save = gr.Button(T("save_edit"))
         remove = gr.Button(T("remove"), variant="stop")
     with gr.Row():
-        upload = gr.File(label=T("upload"), file_types=[".jsonl", ".json", ".txt"], type="filepath")
+        upload = gr.File(label=T("upload"), file_types=[".jsonl", ".json", ".txt", ".md", ".csv", ".tsv"], type="filepath")
         mode = gr.Radio(["append", "replace"], value="append", label=T("import_mode"))
     with gr.Row():
-        model = gr.Dropdown(MODELS, value="gpt-4o-mini", label=T("model"))
+        model = gr.Dropdown(list(MODEL_ALIASES), value=DEFAULT_MODEL, label=T("model"))
         validate = gr.Button(T("validate"), variant="primary", elem_id="validate-dataset")
     report = gr.Markdown(elem_id="dataset-report")
     with gr.Row():
@@ -73,29 +79,24 @@ def build(settings: Settings, learner: gr.BrowserState, tab: gr.Tab) -> None:
         download = gr.File(label=T("download"), file_count="multiple", interactive=False)
 
     def current(learner_id: str | None, name: str | None) -> str:
-        names = dataset_names(settings, learner_id)
-        if name in names:
-            return name
-        saved = load_state(settings, learner_of(learner_id)).current_dataset
-        return saved if saved in names else (names[0] if names else DEFAULT_DATASET)
+        return learner_dataset(settings, learner_of(learner_id), name)
 
     def show(learner_id: str | None, name: str | None):
-        names = dataset_names(settings, learner_id)
+        names = dataset_names(settings, learner_of(learner_id))
         chosen = current(learner_id, name)
         examples = store_for(settings, learner_id).load(chosen) if chosen in names else []
         return gr.update(choices=names, value=chosen if chosen in names else None), examples_frame(examples)
 
     def remember(learner_id: str | None, name: str) -> None:
-        who = learner_of(learner_id)
-        state = load_state(settings, who)
-        state.current_dataset = name
-        save_state(settings, who, state)
+        remember_dataset(settings, learner_of(learner_id), name)
 
     def guarded(action):
         """Run a store action; a domain error becomes a toast and nothing is changed."""
         def run(learner_id, name, *args):
             try:
                 action(store_for(settings, learner_id), current(learner_id, name), *args)
+            except MissingInput as exc:
+                raise user_error(ValueError(learner_text(settings, learner_id, exc.key))) from None
             except (ValueError, LookupError, OSError) as exc:
                 raise user_error(exc) from None
             return show(learner_id, current(learner_id, name))
@@ -115,18 +116,21 @@ def build(settings: Settings, learner: gr.BrowserState, tab: gr.Tab) -> None:
 
     def do_edit(store: DatasetStore, name: str, index: float | None, sys_text: str, user_text: str, reply: str):
         if not index:
-            raise ValueError("Enter the number of the example to change.")
+            raise MissingInput("error.number_to_change")
         store.edit(name, int(index), make_example(user_text, reply, sys_text or None))
 
     def do_remove(store: DatasetStore, name: str, index: float | None):
         if not index:
-            raise ValueError("Enter the number of the example to remove.")
+            raise MissingInput("error.number_to_remove")
         store.remove(name, int(index))
 
-    def do_import(store: DatasetStore, name: str, path: str | None, how: str):
+    def do_import(store: DatasetStore, name: str, path: str | None, how: str, learner_id: str | None):
         if not path:
-            raise ValueError("Choose a file to import.")
+            raise MissingInput("error.choose_file")
         store.create(name, exist_ok=True)
+        if is_material_file(Path(path)):  # a FAQ, CSV/TSV or Q&A text: draft examples from it
+            gr.Info(draft_file_into(store, name, Path(path), mode=how, lang=learner_language(settings, learner_of(learner_id)))[1])
+            return
         store.import_file(name, Path(path), mode=how)
 
     def pick(learner_id: str | None, name: str | None, event: gr.SelectData):
@@ -141,13 +145,11 @@ def build(settings: Settings, learner: gr.BrowserState, tab: gr.Tab) -> None:
             result = store_for(settings, learner_id).validate(chosen, model_name)
         except (ValueError, LookupError) as exc:
             raise user_error(exc) from None
-        return describe_report(chosen, result, load_state(settings, learner_of(learner_id)).lang or "en")
+        return describe_report(chosen, result, learner_language(settings, learner_of(learner_id)))
 
     def do_export(learner_id: str | None, name: str | None, share: float):
-        chosen = current(learner_id, name)
-        folder = settings.learner_dir(learner_of(learner_id)) / "exports" / chosen
         try:
-            return [str(p) for p in store_for(settings, learner_id).export(chosen, folder, fmt="openai", validation_fraction=share)]
+            return [str(p) for p in export_files(settings, learner_of(learner_id), current(learner_id, name), share)]
         except (ValueError, LookupError, OSError) as exc:
             raise user_error(exc) from None
 
@@ -158,7 +160,7 @@ def build(settings: Settings, learner: gr.BrowserState, tab: gr.Tab) -> None:
     add.click(guarded(do_add), [learner, dataset, system, user, assistant], view)
     save.click(guarded(do_edit), [learner, dataset, number, system, user, assistant], view)
     remove.click(guarded(do_remove), [learner, dataset, number], view)
-    upload.upload(guarded(do_import), [learner, dataset, upload, mode], view)
+    upload.upload(guarded(do_import), [learner, dataset, upload, mode, learner], view)
     table.select(pick, [learner, dataset], [number, system, user, assistant])
     validate.click(do_validate, [learner, dataset, model], [report])
     export.click(do_export, [learner, dataset, fraction], [download])

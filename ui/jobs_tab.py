@@ -1,7 +1,8 @@
 """The Jobs tab: start a fine-tune, the jobs table, live status and loss curves, cancel, chat and compare.
 
-Handlers are thin: every action is a call into `trainer.jobs.control` / `trainer.jobs.inference`, and the status
-text is the same one the chat gives (`assistant.job_tools.describe_progress`).
+Handlers are thin: a start goes through the chat tool's `assistant.job_tools.start_training`, every other
+action is a call into `trainer.jobs.control` / `trainer.jobs.inference`, and the status text is the one
+the chat gives (`assistant.job_tools.describe_progress`).
 """
 
 from __future__ import annotations
@@ -11,13 +12,12 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
-from assistant.tool_context import load_state
-from assistant.job_tools import describe_progress
+from assistant.dataset_tools import dataset_names, learner_dataset
+from assistant.job_tools import describe_progress, start_training
+from assistant.learner_state import learner_language
 from core.settings import Settings
 from trainer.jobs import control, inference
-from trainer.jobs.config import TrainConfig
-from ui.common import learner_of, user_error
-from ui.dataset_tab import dataset_names
+from ui.common import learner_of, learner_text, user_error
 from ui.i18n import T
 
 JOB_COLUMNS = ["id", "status", "backend", "model", "dataset", "created_at"]
@@ -45,7 +45,7 @@ def build(settings: Settings, learner: gr.BrowserState, tab: gr.Tab) -> None:
     with gr.Row():
         dataset = gr.Dropdown(label=T("dataset"), choices=[], allow_custom_value=True, elem_id="job-dataset")
         preset = gr.Radio(["quick", "balanced", "thorough"], value="quick", label=T("preset"), elem_id="job-preset")
-        backend = gr.Radio(["local", "openai"], value="local", label=T("backend"))
+        backend = gr.Radio(["local", "openai", "azure"], value="local", label=T("backend"))
         epochs = gr.Dropdown(["preset", 1, 2, 3, 5, 10], value="preset", label=T("epochs"))
     start = gr.Button(T("start_job"), variant="primary", elem_id="start-job")
     table = gr.Dataframe(headers=JOB_COLUMNS, interactive=False, label=T("jobs"), elem_id="jobs-table")
@@ -55,7 +55,7 @@ def build(settings: Settings, learner: gr.BrowserState, tab: gr.Tab) -> None:
     status = gr.Markdown(elem_id="job-status")
     plot = gr.LinePlot(x="step", y="loss", color="series", title=T("loss_curve"), height=280, elem_id="loss-plot")
     with gr.Row():
-        prompt = gr.Textbox(label=T("prompt"), placeholder="Tell me about helium.", scale=3, elem_id="compare-prompt")
+        prompt = gr.Textbox(label=T("prompt"), placeholder=T("prompt_placeholder"), scale=3, elem_id="compare-prompt")
         ask = gr.Button(T("ask_tuned"))
         compare = gr.Button(T("compare"), variant="primary", elem_id="compare-button")
     with gr.Row():
@@ -71,7 +71,7 @@ def build(settings: Settings, learner: gr.BrowserState, tab: gr.Tab) -> None:
         if job_id is None:
             return frame, gr.update(choices=ids, value=None), "", None
         job = control.job_status(settings, job_id, who)
-        lang = load_state(settings, who).lang or "en"
+        lang = learner_language(settings, who)
         curve = loss_frame(job["metrics"])
         # No plot value until there is a point: a plot first given an empty frame never draws its lines (gradio 6).
         return frame, gr.update(choices=ids, value=job_id), describe_progress(job, lang), curve if len(curve) else None
@@ -79,19 +79,20 @@ def build(settings: Settings, learner: gr.BrowserState, tab: gr.Tab) -> None:
     def start_job(learner_id: str | None, name: str | None, preset_name: str, backend_name: str, epoch_count: int | str):
         who = learner_of(learner_id)
         if not name:
-            raise gr.Error("Choose a dataset first (build one in the Dataset tab or in the chat).")
+            raise gr.Error(learner_text(settings, learner_id, "error.choose_dataset"))
         try:
-            path = control.saved_dataset_file(settings, who, name)
-            config = TrainConfig(train_file=path, dataset=name, preset=preset_name, backend=backend_name,
-                                 epochs=None if epoch_count == "preset" else int(epoch_count))
-            job = control.start_job(settings, config, owner=who)
+            job, notices = start_training(settings, who, name, preset=preset_name, backend=backend_name,
+                                          epochs=None if epoch_count == "preset" else int(epoch_count),
+                                          lang=learner_language(settings, who))
         except (ValueError, OSError) as exc:
             raise user_error(exc) from None
+        for notice in notices:
+            gr.Warning(notice, duration=20)
         return refresh(learner_id, job.id)
 
     def cancel_job(learner_id: str | None, job_id: str | None):
         if not job_id:
-            raise gr.Error("Choose a job to cancel.")
+            raise gr.Error(learner_text(settings, learner_id, "error.choose_job"))
         try:
             control.cancel_job(settings, job_id, owner=learner_of(learner_id))
         except (ValueError, LookupError) as exc:
@@ -100,7 +101,7 @@ def build(settings: Settings, learner: gr.BrowserState, tab: gr.Tab) -> None:
 
     def run_compare(learner_id: str | None, job_id: str | None, text: str):
         if not job_id or not text.strip():
-            raise gr.Error("Choose a finished job and write a prompt.")
+            raise gr.Error(learner_text(settings, learner_id, "error.choose_finished_job"))
         try:
             answers = inference.compare(settings, job_id, text, owner=learner_of(learner_id))
         except (ValueError, LookupError) as exc:
@@ -109,7 +110,7 @@ def build(settings: Settings, learner: gr.BrowserState, tab: gr.Tab) -> None:
 
     def run_tuned(learner_id: str | None, job_id: str | None, text: str):
         if not job_id or not text.strip():
-            raise gr.Error("Choose a finished job and write a prompt.")
+            raise gr.Error(learner_text(settings, learner_id, "error.choose_finished_job"))
         try:
             return "", inference.generate(settings, job_id, text, owner=learner_of(learner_id))
         except (ValueError, LookupError) as exc:
@@ -122,7 +123,10 @@ def build(settings: Settings, learner: gr.BrowserState, tab: gr.Tab) -> None:
     timer.tick(refresh, [learner, selected], outputs, show_progress="hidden")
     compare.click(run_compare, [learner, selected, prompt], [base_answer, tuned_answer])
     ask.click(run_tuned, [learner, selected, prompt], [base_answer, tuned_answer])
-    tab.select(refresh, [learner, selected], outputs).then(
-        lambda who: gr.update(choices=dataset_names(settings, who), value=load_state(settings, learner_of(who)).current_dataset),
-        [learner], [dataset],
-    )
+    def datasets(learner_id: str | None):
+        who = learner_of(learner_id)
+        names = dataset_names(settings, who)
+        chosen = learner_dataset(settings, who)
+        return gr.update(choices=names, value=chosen if chosen in names else None)
+
+    tab.select(refresh, [learner, selected], outputs).then(datasets, [learner], [dataset])

@@ -8,8 +8,11 @@
 - Errors: `fail_next(status, message, code=..., times=...)`; a wrong key gets 401 in OpenAI's error shape.
 - Fine-tuning (training.py): jobs advance with the clock to succeeded; < `min_examples` examples fail
   validation; a model name containing "fail" fails half-way; invalid JSONL uploads get a 400.
+- Azure: `FakeOpenAI(azure=True)` answers Azure OpenAI's paths (`/openai/files`,
+  `/openai/fine_tuning/jobs?api-version=...`) with the key in an `api-key` header; `endpoint` is the
+  resource URL and `client()` an `openai.AzureOpenAI`.
 
-Tests use the `fake_openai` fixture; demos run `python -m tests.fake_openai --port 8765`.
+Tests use the `fake_openai` fixture (or `fake_azure_openai`); demos run `python -m tests.fake_openai --port 8765`.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from collections.abc import Iterator
 from .server import FakeOpenAI
 from .training import ApiError
 
-__all__ = ["ApiError", "FakeOpenAI", "fake_openai"]
+__all__ = ["ApiError", "FakeOpenAI", "fake_azure_openai", "fake_openai"]
 
 try:
     import pytest
@@ -32,4 +35,10 @@ if pytest is not None:
     def fake_openai() -> Iterator[FakeOpenAI]:
         """A started fake OpenAI server; `fake_openai.client()` is a real `openai.OpenAI` pointed at it."""
         with FakeOpenAI() as server:
+            yield server
+
+    @pytest.fixture
+    def fake_azure_openai() -> Iterator[FakeOpenAI]:
+        """A started fake Azure OpenAI resource; `client()` is a real `openai.AzureOpenAI` pointed at it."""
+        with FakeOpenAI(azure=True, api_key="0123456789abcdef0123456789abcdef") as server:
             yield server

@@ -3,6 +3,11 @@
 A real `ThreadingHTTPServer` on a background thread, so the real `openai` client is exercised end to end
 (multipart uploads, cursor pagination, SSE streaming, error mapping). Every request is checked for
 `Authorization: Bearer <api_key>` and logged in `requests` without its headers.
+
+`FakeOpenAI(azure=True)` speaks Azure OpenAI's dialect instead, for the SDK's `AzureOpenAI` client:
+the same resources under `/openai/...` (no `/v1`), every request carrying `?api-version=` (one of
+`api_versions`) and the key in an `api-key` header. `endpoint` is then the resource URL to give as
+`azure_endpoint`.
 """
 
 from __future__ import annotations
@@ -21,14 +26,17 @@ from . import chat
 from .training import FINE_TUNABLE, ORG, ApiError, Job, StoredFile, check_training_jsonl, new_id, resolve_hyperparameters
 
 PURPOSES = {"fine-tune", "assistants", "batch", "vision", "user_data", "evals"}
+# Azure OpenAI API versions this fake answers (GA and preview versions with fine-tuning).
+AZURE_API_VERSIONS = ("2024-10-21", "2025-04-01-preview")
 
 
 class FakeOpenAI:
     """The server's state and behaviour; `start()` serves it on `host` (port 0 = an ephemeral port)."""
 
     def __init__(self, *, api_key: str = "sk-fake-test-0123456789abcdef", host: str = "127.0.0.1", port: int = 0,
-                 phase_seconds: float = 0.05, step_seconds: float = 0.01, min_examples: int = 10):
+                 phase_seconds: float = 0.05, step_seconds: float = 0.01, min_examples: int = 10, azure: bool = False):
         self.api_key, self.host, self.port = api_key, host, port
+        self.azure = azure
         # Read when a job is created, so a test may change them before submitting.
         self.phase_seconds, self.step_seconds, self.min_examples = phase_seconds, step_seconds, min_examples
         self.responder: Callable[[dict[str, Any]], chat.Reply | None] | None = None
@@ -70,12 +78,20 @@ class FakeOpenAI:
     def base_url(self) -> str:
         return f"http://{self.host}:{self.port}/v1"
 
+    @property
+    def endpoint(self) -> str:
+        """The Azure resource URL (`AZURE_OPENAI_ENDPOINT`); the client adds `/openai`."""
+        return f"http://{self.host}:{self.port}"
+
     def client(self, api_key: str | None = None, **options: Any) -> Any:
-        """An `openai.OpenAI` for this server; no retries by default so failures show at once."""
+        """An `openai.OpenAI` (or, for an Azure fake, `openai.AzureOpenAI`) for this server; no retries by default."""
         import openai
 
         options.setdefault("max_retries", 0)
         options.setdefault("timeout", 10.0)
+        if self.azure:
+            options.setdefault("api_version", AZURE_API_VERSIONS[0])
+            return openai.AzureOpenAI(api_key=api_key or self.api_key, azure_endpoint=self.endpoint, **options)
         return openai.OpenAI(api_key=api_key or self.api_key, base_url=self.base_url, **options)
 
     # ---- scripting ----
@@ -90,19 +106,44 @@ class FakeOpenAI:
             self._failures.extend(ApiError(status, message, type=type, code=code) for _ in range(times))
 
     # ---- requests ----
-    def handle(self, method: str, path: str, query: dict[str, str], authorization: str | None, content_type: str, raw: bytes) -> tuple[int, Any]:
-        """Answer one request: (status, JSON-able body | bytes | iterator of SSE payloads)."""
+    def handle(self, method: str, path: str, query: dict[str, str], authorization: str | None, content_type: str, raw: bytes,
+               api_key: str | None = None) -> tuple[int, Any]:
+        """Answer one request: (status, JSON-able body | bytes | iterator of SSE payloads).
+
+        `authorization` is the Authorization header, `api_key` the api-key header (Azure's)."""
         try:
             body = _parse_body(content_type, raw)
             with self._lock:
                 self.requests.append({"method": method, "path": path, "query": query, "body": _loggable(body)})
-            self._check_key(authorization)
+            if self.azure:
+                self._check_azure_key(api_key)
+                path = self._azure_path(path, query)
+            else:
+                self._check_key(authorization)
             with self._lock:
                 if self._failures:
                     raise self._failures.pop(0)
             return 200, self._route(method, path, query, body)
         except ApiError as error:
             return error.status, error.body()
+
+    def _check_azure_key(self, key: str | None) -> None:
+        if not key:
+            raise ApiError(401, "Access denied due to missing subscription key. Send the key in the 'api-key' header.", code="401")
+        if key != self.api_key:
+            # As harsh as the OpenAI fake: the key comes back whole, so callers' redaction is tested.
+            raise ApiError(401, f"Access denied due to invalid subscription key {key} or wrong API endpoint.", code="401")
+
+    def _azure_path(self, path: str, query: dict[str, str]) -> str:
+        """Azure's `/openai/...?api-version=` as the OpenAI route it stands for."""
+        version = query.get("api-version")
+        if version is None:
+            raise ApiError(404, "Resource not found (no api-version query parameter).", code="404")
+        if version not in AZURE_API_VERSIONS:
+            raise ApiError(400, f"Unsupported api-version {version!r}; use one of {', '.join(AZURE_API_VERSIONS)}.", code="BadRequest")
+        if not path.startswith("/openai/"):
+            raise ApiError(404, "Resource not found.", code="404")
+        return "/v1/" + path[len("/openai/"):]
 
     def _check_key(self, authorization: str | None) -> None:
         if not authorization or not authorization.startswith("Bearer "):
@@ -270,7 +311,8 @@ class _Handler(BaseHTTPRequestHandler):
         query = {k: v[-1] for k, v in parse_qs(url.query).items()}
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         fake: FakeOpenAI = self.server.fake  # type: ignore[attr-defined]
-        status, payload = fake.handle(method, url.path, query, self.headers.get("Authorization"), self.headers.get("Content-Type", ""), raw)
+        status, payload = fake.handle(method, url.path, query, self.headers.get("Authorization"), self.headers.get("Content-Type", ""), raw,
+                                      api_key=self.headers.get("api-key"))
         try:
             self._reply(status, payload)
         except (BrokenPipeError, ConnectionResetError):

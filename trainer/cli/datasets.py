@@ -14,7 +14,7 @@ from typing import Any
 from core.settings import Settings
 from trainer.cli.main import add_learner_option
 from trainer.data.store import DatasetStore, learner_store
-from trainer.data.examples import DatasetError, Example, make_example
+from trainer.data.examples import METHODS, DatasetError, Example, make_example
 from trainer.data.formats import IMPORT_FORMATS
 from trainer.data.prices import load_prices
 from trainer.data.tokens import DEFAULT_MODEL, MODEL_ALIASES, MODELS
@@ -33,6 +33,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--validation-file", type=Path, help="the matching validation file: warn about examples in both")
     p.add_argument("--json", action="store_true", help="print the report as one JSON object")
     p.add_argument("--workers", type=int, help="processes for a big file (default: idle CPUs, one per 64 MB)")
+    p.add_argument("--method", choices=METHODS, default="supervised",
+                   help="what the file trains: supervised (chat examples, the default) or dpo (preference pairs: input, preferred_output, non_preferred_output)")
     p.set_defaults(handler=_validate)
 
     data = subparsers.add_parser("dataset", help="your saved datasets").add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -80,7 +82,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _validate(args: argparse.Namespace, settings: Settings) -> int:
     prices = load_prices(settings.data_dir)
     report = validate_file(
-        args.file, args.model, purpose=args.purpose, compare_with=args.validation_file, prices=prices, workers=args.workers
+        args.file, args.model, purpose=args.purpose, compare_with=args.validation_file, prices=prices, workers=args.workers,
+        method=args.method,
     )
     _print_report(report, args.json, str(args.file), prices.as_of)
     return EXIT_HAS_ERRORS if report.errors else 0

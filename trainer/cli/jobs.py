@@ -3,7 +3,8 @@
 `register(subparsers)` adds them to the trainer CLI; each command's `handler(args, settings)`
 returns the exit code. The `train` options are generated from `TrainConfig`, so the CLI, the chat
 tool and the UI accept the same settings with the same help. JSON outputs are contracts: `train
---json` ends with one line `{"id": ...}`; `status --json` prints the `job_status` object;
+--json` ends with one line `{"id", "status", "backend", "model", "notices"}` (notices: OpenAI's
+closure dates or Azure's hourly billing, empty for local jobs); `status --json` prints the `job_status` object;
 `compare --json` prints {"base": ..., "tuned": ...}.
 """
 
@@ -22,10 +23,10 @@ from core.settings import Settings
 from trainer.jobs.inference import BadPrompt, NotReady, compare, generate
 from trainer.jobs.store import InvalidTransition, JobNotFound
 from trainer.jobs.control import (
-    JobSetupError, cancel_job, job_status, list_jobs, resolve_training_data, resume_job, start_job,
+    JobSetupError, cancel_job, job_status, list_jobs, resolve_training_data, resume_job, start_job, start_notices,
 )
 from core.model_loading import ModelNotAvailable
-from trainer.jobs.config import PRESETS, TrainConfig
+from trainer.jobs.config import DEFAULT_OPENAI_MODEL, PRESETS, TrainConfig
 
 # Printed to stderr without a traceback (exit status 2) by trainer.cli.main.
 USER_ERRORS: tuple[type[BaseException], ...] = (
@@ -41,8 +42,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train = _add(subparsers, "train", "Start a fine-tune job in the background and print its id.", _train)
     train.add_argument("data", help="Training examples: a chat JSONL path or a dataset name from the learner's store.")
     train.add_argument("--validation", help="Validation examples, a JSONL path or dataset name (enables validation loss).")
-    train.add_argument("--backend", choices=["local", "openai"], default="local", help="Train here with LoRA, or on OpenAI.")
-    train.add_argument("--model", help="Base model (default: TUTOR_LOCAL_MODEL for local, gpt-4o-mini-2024-07-18 for OpenAI).")
+    train.add_argument("--backend", choices=["local", "openai", "azure"], default="local",
+                       help="Train here with LoRA, on OpenAI (OPENAI_API_KEY), or on Azure OpenAI (AZURE_OPENAI_ENDPOINT, AZURE_OPENAI_API_KEY).")
+    train.add_argument("--model", help=f"Base model (default: TUTOR_LOCAL_MODEL for local, {DEFAULT_OPENAI_MODEL} from the dated model table for OpenAI and Azure).")
     train.add_argument("--epochs", type=float, help="Passes over the training data (default: from the preset).")
     train.add_argument("--preset", choices=sorted(PRESETS), default="quick", help="Hyperparameter preset.")
     _add_config_options(train)
@@ -133,9 +135,14 @@ def _train(args: argparse.Namespace, settings: Settings) -> int:
     for name in TrainConfig.model_fields:
         if name not in _OWN_OPTIONS and getattr(args, name, None) is not None:
             fields[name] = getattr(args, name)
-    job = start_job(settings, TrainConfig(**fields), owner=args.learner)
+    config = TrainConfig(**fields)
+    notices = start_notices(settings, config)
+    if not args.json:
+        for notice in notices:  # before the job exists: the remote job is created only after this
+            print(f"Note: {notice}", flush=True)
+    job = start_job(settings, config, owner=args.learner)
     if args.json:
-        print(json.dumps({"id": job.id, "status": job.status, "backend": job.backend, "model": job.model}))
+        print(json.dumps({"id": job.id, "status": job.status, "backend": job.backend, "model": job.model, "notices": notices}))
     else:
         print(f"Started {job.backend} fine-tune job {job.id} on {job.model} (dataset {job.dataset}).")
         print(f"Follow it with: python -m trainer status {job.id}")

@@ -1,13 +1,14 @@
 """Chat training examples: the shape OpenAI fine-tuning expects, and the dataset error type.
 
 An example is a plain dict, `{"messages": [{"role": ..., "content": ...}, ...]}`, optionally with
-`tools`, `functions` or `parallel_tool_calls` beside `messages`. Plain dicts (not models) because
+`tools`, `functions` or `parallel_tool_calls` beside `messages`; a preference (DPO) example is
+`{"input": {"messages": [...]}, "preferred_output": [...], "non_preferred_output": [...]}`. Plain dicts (not models) because
 examples travel as JSON and must round-trip byte-for-byte; the checks live in `trainer.validation.rules`.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 
@@ -19,6 +20,12 @@ NOTEBOOK_MESSAGE_KEYS = ("role", "content", "name", "function_call", "weight")
 
 # What the fine-tuning API accepts beyond the notebook (OpenAPI `FineTuneChatRequestInput`).
 API_EXAMPLE_KEYS = ("messages", "tools", "functions", "parallel_tool_calls")
+API_ROLES = ("system", "user", "assistant", "tool", "function")
+# A preference (DPO) example: `input` holds messages (and tools), the outputs are assistant turns.
+PREFERENCE_KEYS = ("input", "preferred_output", "non_preferred_output")
+# The training method a file is written for: OpenAI's `method.type`.
+Method = Literal["supervised", "dpo"]
+METHODS = ("supervised", "dpo")
 
 
 class DatasetError(ValueError):

@@ -8,6 +8,12 @@ parsed whole (its elements keep the line they start on), so very large data shou
 Record formats converted to chat examples: OpenAI chat (`messages`, kept as is), prompt/completion
 (strings, or TRL's conversational lists), Alpaca (`instruction`/`input`/`output`, optional
 `system`) and ShareGPT (`conversations` of `from`/`value`, optional `system`).
+
+Tool-calling examples for local training (`tool_calling_rows`): rendered through the base model's
+own chat template with `tools=` when that template shows tool definitions, calls and results
+(`template_supports_tools` renders a probe and looks), as text prompt/completion rows, one per
+trained assistant turn; a template without tool support is refused with the reason, because
+training through it would silently drop the definitions and calls.
 """
 
 from __future__ import annotations
@@ -246,6 +252,94 @@ def convert_fix(fmt: RecordFormat) -> str:
         "alpaca": 'Write {"instruction": "...", "input": "...", "output": "..."} per line.',
         "sharegpt": 'Write {"conversations": [{"from": "human", "value": "..."}, {"from": "gpt", "value": "..."}]} per line.',
     }[fmt]
+
+
+def uses_tools(example: Any) -> bool:
+    """Does a chat example declare tools or make or answer tool (or function) calls?"""
+    if not isinstance(example, dict):
+        return False
+    if example.get("tools") or example.get("functions"):
+        return True
+    return any(
+        isinstance(m, dict) and (m.get("tool_calls") or m.get("function_call") or m.get("role") in ("tool", "function"))
+        for m in example.get("messages") or []
+    )
+
+
+_PROBE = ("probe_lookup_tool_7f3", "probe_called_9d2", "probe_result_4e1")
+
+
+def template_supports_tools(tokenizer: Any) -> bool:
+    """Does the tokenizer's chat template render tool definitions, an assistant's tool call and the tool's answer?"""
+    tool = {"type": "function", "function": {"name": _PROBE[0], "description": "probe", "parameters": {"type": "object", "properties": {}}}}
+    messages = [
+        {"role": "user", "content": "hi"},
+        {"role": "assistant", "content": "", "tool_calls": [{"id": "c1", "type": "function", "function": {"name": _PROBE[1], "arguments": {}}}]},
+        {"role": "tool", "tool_call_id": "c1", "name": _PROBE[1], "content": _PROBE[2]},
+    ]
+    try:
+        text = tokenizer.apply_chat_template(messages, tools=[tool], tokenize=False)
+    except Exception:  # a template that cannot take these messages (e.g. content None) has no tool support
+        return False
+    return isinstance(text, str) and all(marker in text for marker in _PROBE)
+
+
+def tool_calling_rows(examples: list[Example], tokenizer: Any, model: str) -> list[dict[str, str]] | None:
+    """Text prompt/completion rows rendered with the model's template and each example's tools, one per trained
+    assistant turn (weight 0 turns are context only); None when no example uses tool calling.
+
+    Raises DatasetError when some do and the template has no tool support, naming the lines and the ways out.
+    """
+    lines = [number for number, example in enumerate(examples, 1) if uses_tools(example)]
+    if not lines:
+        return None
+    if not template_supports_tools(tokenizer):
+        shown = ", ".join(map(str, lines[:10])) + (", ..." if len(lines) > 10 else "")
+        raise DatasetError(
+            f"{len(lines)} example(s) use tool calling (lines {shown}), but {model}'s chat template has no tool support: "
+            "it would drop the tool definitions and calls, so the model would learn replies without them. Train a base "
+            "model whose chat template supports tools (TUTOR_LOCAL_MODEL or --model), remove those examples, or use "
+            "--backend openai or --backend azure, which train tool calls."
+        )
+    rows = []
+    for example in examples:
+        tools = example.get("tools") or [{"type": "function", "function": f} for f in example.get("functions") or []] or None
+        messages = [_template_message(m) for m in example["messages"]]
+        for index, original in enumerate(example["messages"]):
+            if index == 0 or original.get("role") != "assistant" or original.get("weight", 1) == 0:
+                continue
+            prompt = tokenizer.apply_chat_template(messages[:index], tools=tools, tokenize=False, add_generation_prompt=True)
+            full = tokenizer.apply_chat_template(messages[: index + 1], tools=tools, tokenize=False)
+            cut = len(os.path.commonprefix([prompt, full]))  # the turn starts where the renderings part
+            if full[cut:].strip():
+                rows.append({"prompt": full[:cut], "completion": full[cut:]})
+    return rows
+
+
+def _template_message(message: dict[str, Any]) -> dict[str, Any]:
+    """An OpenAI message as Hugging Face chat templates take it: text content, call arguments as objects."""
+    content = message.get("content")
+    if isinstance(content, list):
+        content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
+    out: dict[str, Any] = {"role": message.get("role"), "content": content or ""}
+    calls = message.get("tool_calls") or ([{"type": "function", "function": message["function_call"]}] if message.get("function_call") else [])
+    if calls:
+        out["tool_calls"] = [
+            {"id": c.get("id", ""), "type": "function",
+             "function": {"name": c["function"]["name"], "arguments": _arguments(c["function"].get("arguments"))}}
+            for c in calls
+        ]
+    for key in ("tool_call_id", "name"):
+        if key in message:
+            out[key] = message[key]
+    return out
+
+
+def _arguments(value: Any) -> Any:
+    try:
+        return json.loads(value) if isinstance(value, str) else value
+    except json.JSONDecodeError:
+        return value
 
 
 def to_hf(example: Example) -> Example:

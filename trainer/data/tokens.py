@@ -64,7 +64,16 @@ MODEL_ALIASES = {
     "gpt-4.1-nano": "gpt-4.1-nano-2025-04-14",
     "gpt-3.5-turbo": "gpt-3.5-turbo-0125",
 }
-DEFAULT_MODEL = "gpt-4o-mini"
+
+
+def _table_default() -> str:
+    from trainer.data.prices import load_prices
+
+    return load_prices().default_model
+
+
+# Counted and priced for unless told otherwise: the dated table's default fine-tuning model.
+DEFAULT_MODEL = _table_default()
 
 
 def resolve_model(name: str) -> ModelSpec:
@@ -137,7 +146,15 @@ class TokenCounter:
         return self.count(orjson.dumps(value).decode())
 
     def example(self, example: Any) -> tuple[int, int, int]:
-        """(total tokens, assistant tokens, longest assistant message) of one example, as the notebook counts."""
+        """(total tokens, assistant tokens, longest assistant message) of one example, as the notebook counts.
+
+        A preference (DPO) example counts its input messages and tools plus both outputs.
+        """
+        if isinstance(example, dict) and "messages" not in example and isinstance(example.get("input"), dict):
+            outputs = [example.get(key) for key in ("preferred_output", "non_preferred_output")]
+            messages = example["input"].get("messages")
+            if isinstance(messages, list) and all(isinstance(o, list) for o in outputs):
+                example = {**example["input"], "messages": messages + outputs[0] + outputs[1]}
         if not isinstance(example, dict) or not isinstance(example.get("messages"), list):
             return 0, 0, 0
         total = TOKENS_REPLY_PRIMER

@@ -15,10 +15,15 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-Backend = Literal["local", "openai"]
-PresetName = Literal["quick", "balanced", "thorough"]
+from trainer.data.prices import load_prices
 
-DEFAULT_OPENAI_MODEL = "gpt-4o-mini-2024-07-18"
+Backend = Literal["local", "openai", "azure"]
+PresetName = Literal["quick", "balanced", "thorough"]
+# Backends whose jobs run on a provider's API (OpenAI's, or Azure OpenAI's with the same SDK).
+HOSTED_BACKENDS = ("openai", "azure")
+
+# From the dated model table: a snapshot OpenAI's fine-tuning guide still lists.
+DEFAULT_OPENAI_MODEL = load_prices().default_model
 
 # Hyperparameters each preset fills in unless the caller set them.
 # quick: a demo that finishes in minutes on a laptop CPU; balanced: a sensible first real run;
@@ -96,11 +101,13 @@ class TrainConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    backend: Backend = Field("local", description="Where to train: 'local' (LoRA here) or 'openai' (OpenAI fine-tuning API).")
+    backend: Backend = Field(
+        "local", description="Where to train: 'local' (LoRA here), 'openai' (OpenAI fine-tuning API) or 'azure' (Azure OpenAI fine-tuning)."
+    )
     base_model: str | None = Field(
         None,
         description="Model to fine-tune. Local: the packaged SmolLM2, a HF model id or a folder (default TUTOR_LOCAL_MODEL); "
-        f"OpenAI: a fine-tunable model (default {DEFAULT_OPENAI_MODEL}).",
+        f"OpenAI and Azure: a fine-tunable model (default {DEFAULT_OPENAI_MODEL}).",
     )
     train_file: Path = Field(..., description="Training examples, chat-format JSONL (one {'messages': [...]} per line).")
     validation_file: Path | None = Field(None, description="Optional validation examples in the same format; enables eval loss.")
@@ -142,7 +149,7 @@ class TrainConfig(BaseModel):
         if preset not in PRESETS:
             return data  # the Literal check reports the bad name
         defaults = dict(PRESETS[preset])
-        if data.get("backend") == "openai":
+        if data.get("backend") in HOSTED_BACKENDS:
             # OpenAI picks these itself ("auto") unless the learner sets them.
             for key in OPENAI_AUTO:
                 defaults.pop(key, None)
@@ -151,8 +158,8 @@ class TrainConfig(BaseModel):
 
     @model_validator(mode="after")
     def _check_backend_fields(self) -> "TrainConfig":
-        if self.backend == "openai" and self.epochs is not None and self.epochs != int(self.epochs):
-            raise ValueError("OpenAI fine-tuning takes a whole number of epochs.")
+        if self.backend in HOSTED_BACKENDS and self.epochs is not None and self.epochs != int(self.epochs):
+            raise ValueError("OpenAI and Azure fine-tuning take a whole number of epochs.")
         if self.backend == "local" and self.learning_rate_multiplier is not None:
             raise ValueError("learning_rate_multiplier is an OpenAI setting; set learning_rate for local jobs.")
         return self
@@ -172,7 +179,7 @@ class TrainConfig(BaseModel):
 
     def hyperparameters(self) -> dict[str, Any]:
         """The knobs a learner compares between runs (for status output)."""
-        if self.backend == "openai":
+        if self.backend in HOSTED_BACKENDS:
             keys = ["epochs", "batch_size", "learning_rate_multiplier", "suffix"]
         else:
             keys = ["preset", "epochs", "learning_rate", "held_out", "batch_size", "grad_accum", "max_steps", "max_seq_length",

@@ -22,13 +22,12 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import psutil
 
-from core.openai_api import make_client
 from core.settings import Settings, offline_environment, variable_names
 from trainer.jobs.store import (
     CONFIG_NAME,
@@ -41,7 +40,7 @@ from trainer.jobs.store import (
 )
 # Imported here, not when a job starts: on ZeroGPU its GPU function must exist before the app launches.
 from trainer.jobs.inline_runner import start_inline
-from trainer.jobs.config import TrainConfig, holdout_count, save_config
+from trainer.jobs.config import HOSTED_BACKENDS, TrainConfig, holdout_count, save_config
 from trainer.jobs.overfitting import detect_overfitting
 from trainer.evaluation.report import load_report, report_summary
 
@@ -50,7 +49,7 @@ CANCEL_GRACE_S = 10.0
 # A queued job without a worker pid is still being launched for this long.
 LAUNCH_WINDOW_S = 60.0
 # Locally one example is enough to try things out (the validator enforces the API's 10 for OpenAI).
-MIN_EXAMPLES = {"local": 1, "openai": 10}
+MIN_EXAMPLES = {"local": 1, "openai": 10, "azure": 10}
 INTERRUPTED_REASON = (
     "The process running the job exited without reporting (the machine or the app restarted, or the process was killed). "
     "Resume the job to continue from its last checkpoint."
@@ -68,13 +67,28 @@ def open_store(settings: Settings) -> JobStore:
 # -- starting ---------------------------------------------------------------------------------
 
 
-def start_job(settings: Settings, config: TrainConfig, owner: str = "default") -> Job:
-    """Check, record and launch a job in the background; returns the queued job at once."""
+def start_job(settings: Settings, config: TrainConfig, owner: str = "default", *, today: date | None = None, lang: str = "en") -> Job:
+    """Check, record and launch a job in the background; returns the queued job at once.
+
+    `today` (default: today, UTC) decides whether OpenAI still takes new jobs on its own platform
+    (OPENAI_BASE_URL unset or on openai.com); `lang` is the language of that refusal.
+    """
     config = config.with_base_model(settings.local_model)
     if config.backend == "openai" and settings.openai_api_key is None:
         raise JobSetupError("OpenAI fine-tuning needs an API key: set OPENAI_API_KEY (and OPENAI_BASE_URL for "
                             "an OpenAI-compatible endpoint), or train locally with --backend local.")
-    model = config.base_model if config.backend == "openai" else None
+    if config.backend == "azure" and (settings.azure_openai_api_key is None or not settings.azure_openai_endpoint):
+        raise JobSetupError("Azure OpenAI fine-tuning needs AZURE_OPENAI_ENDPOINT (https://YOUR-RESOURCE.openai.azure.com) and "
+                            "AZURE_OPENAI_API_KEY (OPENAI_API_VERSION is optional), or train locally with --backend local.")
+    if config.backend == "openai" and _on_openai_platform(settings):
+        from trainer.data.prices import load_prices
+        from trainer.jobs.openai_backend import JobsClosed, check_accepting_jobs
+
+        try:
+            check_accepting_jobs(config.base_model or "", today, load_prices(settings.data_dir), lang)
+        except JobsClosed as exc:
+            raise JobSetupError(str(exc)) from None
+    model = config.base_model if config.backend in HOSTED_BACKENDS else None
     examples = check_dataset_file(config.train_file, config.backend, "training", model)
     if config.validation_file is not None:
         check_dataset_file(config.validation_file, config.backend, "validation", model)
@@ -101,6 +115,26 @@ def start_job(settings: Settings, config: TrainConfig, owner: str = "default") -
         store.finish(job_id, "failed", error=f"Could not start the job's runner: {exc}")
         raise JobSetupError(f"Could not start the runner for job {job_id}: {exc}") from None
     return store.get(job_id)
+
+
+def _on_openai_platform(settings: Settings) -> bool:
+    """OpenAI's own API (no OPENAI_BASE_URL, or one on openai.com): where OpenAI's closure dates apply.
+    Another OpenAI-compatible endpoint keeps its own schedule."""
+    from urllib.parse import urlsplit
+
+    host = urlsplit(settings.openai_base_url).hostname or "" if settings.openai_base_url else "api.openai.com"
+    return host == "openai.com" or host.endswith(".openai.com")
+
+
+def start_notices(settings: Settings, config: TrainConfig, lang: str = "en") -> list[str]:
+    """What to tell the learner when a job starts: OpenAI's closure dates, or Azure's hourly billing; none for local jobs."""
+    if config.backend not in HOSTED_BACKENDS:
+        return []
+    from trainer.data.prices import load_prices
+    from trainer.jobs.openai_backend import start_notices as notices
+
+    config = config.with_base_model(settings.local_model)
+    return notices(config.backend, config.base_model or "", lang, load_prices(settings.data_dir))
 
 
 def saved_dataset_file(settings: Settings, owner: str, name: str) -> Path:
@@ -286,8 +320,8 @@ def cancel_job(settings: Settings, job_id: str, owner: str | None = None, grace_
         if not _wait_gone(job, grace_s):
             _signal_group(job.pid, signal.SIGKILL)
             _wait_gone(job, 5.0)
-    elif job.backend == "openai" and job.remote_id:
-        _cancel_remote(settings, job.remote_id)  # no worker left to do it
+    elif job.backend in HOSTED_BACKENDS and job.remote_id:
+        _cancel_remote(settings, job.backend, job.remote_id)  # no worker left to do it
     if not store.get(job_id).finished:
         store.finish(job_id, "cancelled")
     return store.get(job_id)
@@ -324,14 +358,14 @@ def _wait_finished(store: JobStore, job_id: str, timeout: float) -> bool:
     return store.get(job_id).finished
 
 
-def _cancel_remote(settings: Settings, remote_id: str) -> None:
+def _cancel_remote(settings: Settings, backend: str, remote_id: str) -> None:
     from trainer.jobs import openai_backend
 
-    openai_backend.cancel(make_client(settings), remote_id)
+    openai_backend.cancel(openai_backend.client_for(settings, backend), remote_id)
 
 
 def resume_job(settings: Settings, job_id: str, owner: str | None = None) -> Job:
-    """Restart a failed or interrupted job: a local one from its last checkpoint, an OpenAI one re-attaches."""
+    """Restart a failed or interrupted job: a local one from its last checkpoint, a hosted one re-attaches."""
     store = open_store(settings)
     recover_jobs(store)
     job = store.get(job_id, owner)

@@ -56,6 +56,7 @@ def generate(
     if job_id is None:
         return _local_reply(settings, settings.local_model, None, messages, max_new_tokens)
     job = _finished_job(settings, job_id, owner)
+    _refuse_undeployed(job)
     if job.backend == "openai":
         return _openai_reply(settings, job.fine_tuned_model or "", messages, max_new_tokens)
     return _local_reply(settings, job.model, job.adapter_path, messages, max_new_tokens)
@@ -71,12 +72,21 @@ def compare(
     """One prompt answered by the base model and by the fine-tuned one: {"base": ..., "tuned": ...}."""
     messages = _as_messages(prompt)
     job = _finished_job(settings, job_id, owner)
+    _refuse_undeployed(job)
     if job.backend == "openai":
         return {
             "base": _openai_reply(settings, job.model, messages, max_new_tokens),
             "tuned": _openai_reply(settings, job.fine_tuned_model or "", messages, max_new_tokens),
         }
     return _local_compare(settings, job.model, job.adapter_path or "", messages, max_new_tokens)
+
+
+def _refuse_undeployed(job) -> None:
+    if job.backend == "azure":  # Azure serves a tuned model only through a deployment the learner creates (billed hourly)
+        raise NotReady(
+            f"Job {job.id} trained {job.fine_tuned_model or 'a model'} on Azure OpenAI. Deploy it in your Azure resource to chat "
+            "with it (a deployment bills by the hour, except on the Developer tier); this app does not create deployments."
+        )
 
 
 @gpu_task(duration=REPLY_GPU_S)

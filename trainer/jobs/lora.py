@@ -23,6 +23,7 @@ from trl import SFTTrainer
 from trainer.jobs.store import ADAPTER_DIR, CHECKPOINTS_DIR, MERGED_DIR
 from core.model_loading import detect_device, load_causal_lm
 from trainer.jobs.config import TrainConfig
+from trainer.data.formats import tool_calling_rows
 
 
 @dataclass
@@ -204,10 +205,10 @@ def build_trainer(
         )
     train_examples = read_chat_examples(config.train_file)
     config = config.with_examples(len(train_examples))  # the quick preset's epochs, where start_job did not set them
-    train_rows = to_prompt_completion(train_examples)
+    train_rows = _rows(train_examples, tokenizer, config.base_model or "")
     if not train_rows:
         raise ValueError("The training file has no assistant turns to learn from.")
-    eval_rows = to_prompt_completion(read_chat_examples(config.validation_file)) if config.validation_file else []
+    eval_rows = _rows(read_chat_examples(config.validation_file), tokenizer, config.base_model or "") if config.validation_file else []
     has_eval = bool(eval_rows)
     per_device, accumulate = blocks_per_forward(model, config)
     args = SFTConfig(
@@ -256,6 +257,12 @@ def build_trainer(
         peft_config=peft_config,
         callbacks=callbacks or [],
     )
+
+
+def _rows(examples: list[dict[str, Any]], tokenizer, model: str) -> list[dict[str, Any]]:
+    # Tool-calling data goes through the model's own template with its tools (or is refused, saying why).
+    rows = tool_calling_rows(examples, tokenizer, model)
+    return to_prompt_completion(examples) if rows is None else rows
 
 
 def train_lora(

@@ -1,8 +1,14 @@
-"""OpenAI fine-tuning jobs: upload, create, poll, cancel and chat with the result.
+"""OpenAI fine-tuning jobs: upload, create, poll, cancel and chat with the result; the dated closure.
 
-Plain functions over an `openai.OpenAI` client (`core.openai_api.make_client`); the worker records what
-they return. Every text that leaves this module goes through `redact`, and failures raise
-`OpenAIAPIError` with a message that says what went wrong and what to do next.
+Plain functions over an `openai.OpenAI` client (`core.openai_api.make_client`), or an
+`openai.AzureOpenAI` one for Azure (`client_for`; Azure's own parts are in
+`trainer.jobs.azure_backend`); the worker records what they return. Every text that leaves this
+module goes through `redact`, and failures raise `OpenAIAPIError` with a message that says what went
+wrong and what to do next.
+
+OpenAI is winding its fine-tuning platform down; the dates are in the dated model table
+(`trainer.data.prices`). `start_notices` says them before a job is created (English or Finnish),
+and `check_accepting_jobs` refuses a new OpenAI job after the last day, with `today` injectable.
 """
 
 from __future__ import annotations
@@ -14,13 +20,20 @@ import io
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import openai
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from core.openai_api import OpenAIAPIError, explained, redact, secrets_of
+from core.openai_api import OpenAIAPIError, explained, make_azure_client, make_client, redact, secrets_of
+from core.settings import Settings
+from core.texts import text
+from trainer.data.examples import DatasetError
+from trainer.data.prices import PriceTable, load_prices
+from trainer.data.tokens import resolve_model
+from trainer.jobs.azure_backend import azure_model_name, billing_note
 
 RemoteStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 # The API's lifecycle words mapped to ours; "validating_files" is still waiting, as far as a learner is concerned.
@@ -41,6 +54,64 @@ _METRIC_NAMES = {
 _EVENTS_PAGE = 100
 _ALLOWED = {"n_epochs": "a whole number from 1 to 50", "batch_size": "a whole number from 1 to 256",
             "learning_rate_multiplier": "a number above 0 and at most 10"}
+
+
+class JobsClosed(OpenAIAPIError):
+    """OpenAI takes no new fine-tuning jobs any more (past the dated table's last day)."""
+
+
+
+def today_utc() -> date:
+    return datetime.now(timezone.utc).date()
+
+
+def client_for(settings: Settings, backend: str) -> openai.OpenAI:
+    """The client a hosted backend's jobs go through: Azure's for "azure", OpenAI's otherwise."""
+    return make_azure_client(settings) if backend == "azure" else make_client(settings)
+
+
+def remote_model_name(backend: str, model: str, table: PriceTable | None = None) -> str:
+    """The base model as the provider names it (Azure spells gpt-3.5 as gpt-35)."""
+    return azure_model_name(snapshot_of(model), table) if backend == "azure" else model
+
+
+def snapshot_of(model: str) -> str:
+    """The dated snapshot behind an alias or a fine-tuned id; the name itself when the tables do not know it."""
+    try:
+        return resolve_model(model).name
+    except DatasetError:
+        return model
+
+
+def check_accepting_jobs(model: str, today: date | None = None, table: PriceTable | None = None, lang: str = "en") -> None:
+    """Raise JobsClosed when OpenAI takes no new job on `model` on `today` (default: today, UTC)."""
+    table = table or load_prices()
+    day = today or today_utc()
+    if not table.accepts_new_jobs(snapshot_of(model), day):
+        raise JobsClosed(text(lang, "openai.closed", until=table.new_jobs_until(snapshot_of(model)), as_of=table.as_of, today=day))
+
+
+def start_notices(backend: str, model: str, lang: str = "en", table: PriceTable | None = None) -> list[str]:
+    """What a learner must know before a hosted job is created: OpenAI's closure dates, or Azure's hourly billing."""
+    if backend == "azure":
+        return [billing_note(lang)]
+    if backend != "openai":
+        return []
+    table = table or load_prices()
+    snapshot = snapshot_of(model)
+    platform = table.platform
+    notices = []
+    if platform.new_jobs_until or platform.closed_to_new_users_from:
+        serving = table.tuned_serving_until(snapshot)
+        notice = text(lang, "openai.closure", as_of=table.as_of, closed=platform.closed_to_new_users_from or "-",
+                      until=platform.new_jobs_until or "-")
+        notice += text(lang, "openai.serving" if serving else "openai.no_serving", model=snapshot, serving=serving)
+        notices.append(notice + text(lang, "openai.plan"))
+    entry = table.models.get(snapshot)
+    if entry is not None and not entry.in_guide:
+        listed = ", ".join(name for name, m in table.models.items() if m.in_guide)
+        notices.append(text(lang, "openai.guide", model=snapshot, listed=listed))
+    return notices
 
 
 class Hyperparameters(BaseModel):

@@ -3,7 +3,7 @@
 `trainer.jobs.best_adapter` saves the adapter at each new validation-loss low into `BEST_ADAPTER_DIR`
 (no torch is imported here: job status reads this module). `detect_overfitting` reads a job's metric rows: the validation loss has
 risen clearly above its best while the train loss kept falling. Its sentence for the learner comes
-in English and Finnish (`OVERFITTING_TEXT`).
+in every language of the catalogue (`job.overfitting`).
 """
 
 from __future__ import annotations
@@ -11,21 +11,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from core.texts import LANGUAGES, text
+
 BEST_ADAPTER_DIR = "best-adapter"
 BEST_NAME = "best.json"
 # The last validation loss must be this much above the best (relative) to count as a rise, not noise.
 RISE = 0.05
 
-OVERFITTING_TEXT = {
-    "en": ("Overfitting: the validation loss was lowest at step {best_step} ({best_eval_loss:.3f}) and rose to "
-           "{last_eval_loss:.3f} by step {last_step} while the train loss kept falling. The model is memorising its "
-           "examples. The adapter from step {best_step} is kept: evaluate or chat with it (checkpoint 'best'), "
-           "or train fewer epochs or on more varied data."),
-    "fi": ("Ylisovitus: validointihäviö oli pienimmillään askeleella {best_step} ({best_eval_loss:.3f}) ja nousi "
-           "arvoon {last_eval_loss:.3f} askeleeseen {last_step} mennessä, vaikka koulutushäviö yhä laski. Malli "
-           "opettelee esimerkkinsä ulkoa. Askeleen {best_step} adapteri on tallessa: arvioi sitä tai keskustele sen "
-           "kanssa (checkpoint 'best'), tai kouluta vähemmillä epookeilla tai monipuolisemmalla datalla."),
-}
 
 
 def detect_overfitting(metrics: list[dict[str, Any]], job_dir: Path) -> dict[str, Any] | None:
@@ -46,7 +38,7 @@ def detect_overfitting(metrics: list[dict[str, Any]], job_dir: Path) -> dict[str
     values = {"best_step": int(best["step"]), "best_eval_loss": float(best["eval_loss"]),
               "last_step": int(last["step"]), "last_eval_loss": float(last["eval_loss"])}
     return {**values, "checkpoint": str(checkpoint) if (checkpoint / "adapter_config.json").exists() else None,
-            "message": {language: text.format(**values) for language, text in OVERFITTING_TEXT.items()}}
+            "message": {language: text(language, "job.overfitting", **values) for language in LANGUAGES}}
 
 
 def _train_loss_near(trains: list[dict[str, Any]], step: int) -> float | None:

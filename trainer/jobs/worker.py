@@ -24,7 +24,6 @@ from typing import Any
 
 import psutil
 
-from core.openai_api import make_client
 from core.settings import Settings, apply_offline_environment, load_settings
 from trainer.jobs.store import CONFIG_NAME, InvalidTransition, Job, JobStore, job_folder
 from trainer.jobs.config import TrainConfig, load_config
@@ -80,7 +79,7 @@ def run_job(settings: Settings, job_id: str, *, inline: bool = False) -> int:
         print(f"job {job_id}: {config.backend} fine-tune of {config.base_model}", flush=True)
         if config.backend == "local":
             _run_local(settings, store, job, config, folder, main_process)
-        else:
+        else:  # openai or azure: the same API through the provider's client
             _run_openai(settings, store, job, config)
     except JobCancelled:
         _ignore_sigterm()  # let the final record go through
@@ -116,12 +115,9 @@ def describe_error(exc: BaseException, settings: Settings) -> str:
         text = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
     if len(text) > ERROR_LIMIT:
         text = text[:ERROR_LIMIT] + " …"
-    key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
-    try:
-        from core.openai_api import redact
-    except ImportError:  # the OpenAI backend is optional for local jobs
-        return text.replace(key, "[redacted]") if key else text
-    return redact(text, [key])
+    from core.openai_api import configured_secrets, redact
+
+    return redact(text, configured_secrets(settings))
 
 
 def _run_local(settings: Settings, store: JobStore, job: Job, config: TrainConfig, folder: Path, main_process: bool) -> None:
@@ -162,20 +158,22 @@ def _ignore(*args: Any, **kwargs: Any) -> None:
 
 def _run_openai(settings: Settings, store: JobStore, job: Job, config: TrainConfig) -> None:
     from trainer.jobs import openai_backend
+    from trainer.jobs.azure_backend import billing_note
 
-    client = make_client(settings)
+    client = openai_backend.client_for(settings, config.backend)  # OpenAI's, or Azure's with the same API
+    provider = "Azure OpenAI" if config.backend == "azure" else "OpenAI"
     remote_id = job.remote_id
     if not remote_id:  # a resumed job re-attaches to the job it already created
         remote_id = openai_backend.submit(
             client,
-            model=config.base_model or "",
+            model=openai_backend.remote_model_name(config.backend, config.base_model or ""),
             train_path=config.train_file,
             validation_path=config.validation_file,
             hyperparameters=config.openai_hyperparameters(),
             suffix=config.suffix,
         )
         store.update(job.id, remote_id=remote_id)
-        print(f"submitted OpenAI job {remote_id}", flush=True)
+        print(f"submitted {provider} job {remote_id}", flush=True)
     after_event: str | None = None
     messages: list[str] = []
     try:
@@ -204,12 +202,14 @@ def _run_openai(settings: Settings, store: JobStore, job: Job, config: TrainConf
     for point in state.result_metrics:  # the full series, where events skipped steps
         store.add_metrics(job.id, **point)
     summary = {"remote_status": state.api_status, "events": messages, "trained_tokens": state.trained_tokens}
+    if config.backend == "azure":
+        summary["note"] = billing_note()  # deploying the result bills by the hour
     if state.status == "succeeded":
         store.finish(job.id, "succeeded", fine_tuned_model=state.fine_tuned_model, summary=summary)
     elif state.status == "cancelled":
-        store.finish(job.id, "cancelled", error="The job was cancelled on the OpenAI side.", summary=summary)
+        store.finish(job.id, "cancelled", error=f"The job was cancelled on the {provider} side.", summary=summary)
     else:
-        store.finish(job.id, "failed", error=state.error or "The OpenAI job failed without a reason.", summary=summary)
+        store.finish(job.id, "failed", error=state.error or f"The {provider} job failed without a reason.", summary=summary)
 
 
 def _relaunch_distributed_if_needed(job_id: str) -> None:

@@ -1,4 +1,4 @@
-"""Validate a chat fine-tuning file or a list of examples: errors, warnings, tokens and cost.
+"""Validate a fine-tuning file (chat or preference examples) or a list of examples: errors, warnings, tokens and cost.
 
 `validate_file` streams the file through `trainer.validation.scan` (a big JSONL file on several processes,
 see `trainer.validation.shards`); `validate_examples` checks examples held in memory the same way.
@@ -6,7 +6,10 @@ see `trainer.validation.shards`); `validate_examples` checks examples held in me
 Report shape (`Report.to_dict()`, the CLI's `--json` contract):
 `{"examples", "errors": {name: count}, "error_lines": [{"line", "error", "message", "fix"}],
 "warnings": [{"warning", "message", "count", "lines"}], "tokens": {...}, "estimate": {"epochs",
-"billed_tokens", "cost_usd", "model"}}`. `error_lines` lists at most `max_error_lines` entries
+"billed_tokens", "cost_usd", "model"}, "method", "notebook_checks": {name: count}}`. `errors` are
+what the fine-tuning API (or the local trainer) would reject; `notebook_checks` are the cookbook
+notebook's seven counts, shown for comparison (the notebook predates tool calling and flags data
+the API accepts); `method` is "supervised" (chat examples) or "dpo" (preference examples). `error_lines` lists at most `max_error_lines` entries
 (the counts in `errors` are always complete); a warning lists the first 20 lines it concerns.
 `examples` counts records that parsed as JSON. `tokens` holds `model` (the snapshot), `encoding`,
 `limit`, `total`, `assistant_total`, `per_example_min`/`_max`/`_mean`, `over_limit` and
@@ -21,8 +24,8 @@ from typing import Any, Iterable, Literal
 
 import numpy as np
 
-from trainer.validation.rules import WARNING_TEXTS, Finding
-from trainer.data.examples import Example, dump_example
+from trainer.validation.rules import NOTEBOOK_ERRORS, WARNING_TEXTS, Finding
+from trainer.data.examples import Example, Method, dump_example
 from trainer.data.formats import UTF8_BOM, Record, inspect_file, iter_json_array, iter_records
 from trainer.data.prices import PriceTable, load_prices
 from trainer.validation.scan import ErrorLine, Tally, new_tally, scan_jsonl
@@ -62,6 +65,8 @@ class Report:
     estimate: Estimate | None
     # Kept as an array (a list of millions of ints costs ~36 bytes each); `to_dict` lists it as tokens.per_example.
     per_example_tokens: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    notebook: dict[str, int] = field(default_factory=dict)  # the cookbook notebook's counts; not errors by themselves
+    method: str = "supervised"
 
     @property
     def ok(self) -> bool:
@@ -75,6 +80,8 @@ class Report:
             "warnings": [asdict(w) for w in self.warnings],
             "tokens": {**self.tokens, "per_example": self.per_example_tokens.tolist()} if self.tokens else {},
             "estimate": asdict(self.estimate) if self.estimate else None,
+            "method": self.method,
+            "notebook_checks": dict(self.notebook),
         }
 
 
@@ -90,6 +97,7 @@ def validate_file(
     max_error_lines: int = 1000,
     workers: int | None = None,
     container: Literal["auto", "jsonl"] = "auto",
+    method: Method = "supervised",
 ) -> Report:
     """Validate a JSONL (or JSON array) file of chat examples for fine-tuning `model`.
 
@@ -97,7 +105,8 @@ def validate_file(
     `compare_with` names the other file of a train/validation pair to warn about overlap;
     `tokens`/`duplicates` off skip that work; `workers` (default: by file size and CPUs) splits a
     big JSONL file across processes; `container="jsonl"` reads the file as JSONL even when it is
-    one line holding a list. Raises DatasetError only for an unknown model or a bad path.
+    one line holding a list; `method="dpo"` reads preference examples. Raises DatasetError only for
+    an unknown model or a bad path.
     """
     path = Path(path)
     spec = resolve_model(model)
@@ -106,9 +115,9 @@ def validate_file(
         info = replace(info, container="jsonl")
     n_workers = workers_for(path, workers) if info.container == "jsonl" and not info.problem else 1
     if n_workers > 1:
-        tally = scan_in_shards(path, n_workers, spec.encoding, spec.training_limit, tokens, duplicates, max_error_lines)
+        tally = scan_in_shards(path, n_workers, spec.encoding, spec.training_limit, tokens, duplicates, max_error_lines, method)
     else:
-        tally = new_tally(spec.encoding, spec.training_limit, tokens, duplicates, max_error_lines)
+        tally = new_tally(spec.encoding, spec.training_limit, tokens, duplicates, max_error_lines, method)
         if info.problem:
             tally.error(1, info.problem)
         elif info.container == "json":
@@ -128,10 +137,11 @@ def validate_examples(
     tokens: bool = True,
     prices: PriceTable | None = None,
     max_error_lines: int = 1000,
+    method: Method = "supervised",
 ) -> Report:
     """Validate examples already in memory; example i (from 1) is reported as line i."""
     spec = resolve_model(model)
-    tally = new_tally(spec.encoding, spec.training_limit, tokens, True, max_error_lines)
+    tally = new_tally(spec.encoding, spec.training_limit, tokens, True, max_error_lines, method)
     for number, example in enumerate(examples, 1):
         tally.record(Record(number, value=example), dump_example(example))
     return _finish(tally, model, purpose, tokens, None, prices)
@@ -147,6 +157,11 @@ def format_report(report: Report, title: str, shown_errors: int = 20) -> str:
         hidden = sum(report.errors.values()) - min(shown_errors, len(report.error_lines))
         if hidden > 0:
             out.append(f"  ... {hidden} more (use --json for every line)")
+    if report.notebook:
+        out.append(
+            "The cookbook notebook's checks: " + ", ".join(f"{name} x{report.notebook[name]}" for name in NOTEBOOK_ERRORS if name in report.notebook)
+            + " (shown for comparison; the notebook predates tool calling, so only the errors above block a job)"
+        )
     for w in report.warnings:
         lines = f" (lines {', '.join(map(str, w.lines))}{', ...' if w.count > len(w.lines) else ''})" if w.lines else ""
         out.append(f"Warning: {w.message}{lines}")
@@ -190,8 +205,9 @@ def _finish(tally: Tally, model: str, purpose: Purpose, tokens: bool, other: np.
         WarningEntry(name, WARNING_TEXTS[name].format(count=count), count, tally.warn_lines.get(name, []))
         for name, count in tally.warn_counts.items()
     ]
+    extra = {"notebook": dict(tally.notebook), "method": tally.method}
     if not tokens:
-        return Report(tally.examples, dict(tally.errors), tally.error_lines, warnings, {}, None)
+        return Report(tally.examples, dict(tally.errors), tally.error_lines, warnings, {}, None, **extra)
     spec = resolve_model(model)
     per_example = np.frombuffer(tally.tokens, dtype=np.int64).copy() if len(tally.tokens) else np.zeros(0, dtype=np.int64)
     epochs = default_epochs(tally.examples)
@@ -209,7 +225,7 @@ def _finish(tally: Tally, model: str, purpose: Purpose, tokens: bool, other: np.
         "over_limit": int((per_example > spec.training_limit).sum()),
     }
     estimate = Estimate(epochs, billed, table.training_cost(spec.name, billed), model)
-    return Report(tally.examples, dict(tally.errors), tally.error_lines, warnings, summary, estimate, per_example)
+    return Report(tally.examples, dict(tally.errors), tally.error_lines, warnings, summary, estimate, per_example, **extra)
 
 
 def _repeated(hashes: np.ndarray, lines: np.ndarray) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""The checks for one chat example, with every error's message and one-line fix.
+"""The checks for one training example, with every error's message and one-line fix.
 
 Two layers, reported side by side under their own names:
 
@@ -7,20 +7,26 @@ Two layers, reported side by side under their own names:
   `message_missing_key`, `message_unrecognized_key`, `unrecognized_role`, `missing_content`, then
   `example_missing_assistant_message` per example. Where the notebook would crash (a `messages`
   value that is not a list, a message that is not an object) we decide: a non-list `messages`
-  counts as `missing_messages_list`; a non-object message is skipped by this layer and reported by
-  the API layer as `message_not_object`.
-* What the fine-tuning API enforces on top (OpenAPI `FineTuneChatRequestInput`, checked 2026-11):
-  `weight` only on assistant messages and only 0 or 1; `name` a string (required on `function`
-  messages); `function_call` an object with string `name`/`arguments`; assistant `tool_calls` a list
-  of `{"id", "type": "function", "function": {"name", "arguments"}}`; a `tool` message answers an
-  earlier tool call by `tool_call_id`; `tools`/`functions` lists of function definitions. The API
-  also takes `tool` messages, `tool_calls` and content-part arrays, which the notebook predates:
-  its layer still flags them (its counts stay pure), so tool-calling data shows notebook errors.
-  The SFT schema has no `developer` role, so it stays unrecognized.
-  File-level API errors (`invalid_json`, `invalid_encoding`, `binary_file`, `too_few_examples`)
-  come from the file reader and the validator. JSON is read strictly (orjson): NaN, Infinity and
-  lone surrogate escapes, which Python's `json` would take, are `invalid_json`. Unknown keys beside
-  `messages` are only a warning (`example_unrecognized_key`): the API's handling is not documented.
+  counts as `missing_messages_list`; a non-object message is skipped by this layer. These counts are
+  shown as "the cookbook notebook's checks" and are not errors by themselves: the notebook predates
+  tool calling, so it flags `tool` messages, `tool_calls` and content parts that the API accepts.
+* The errors: what the fine-tuning API rejects (OpenAPI `FineTuneChatRequestInput`, checked
+  2026-12), in the same vocabulary where the notebook has a word for it. Roles system, user,
+  assistant, tool and function; content a non-empty string or a list of content parts (text, and
+  images on user messages), optional on an assistant message that makes `tool_calls` or a
+  `function_call`; `weight` only on assistant messages and only 0 or 1; `name` a string (required on
+  `function` messages); assistant `tool_calls` a list of `{"id", "type": "function", "function":
+  {"name", "arguments"}}`; a `tool` message answers an earlier tool call by `tool_call_id`;
+  example-level `tools`/`functions` lists of function definitions and `parallel_tool_calls` a
+  boolean; at least one assistant message. The SFT schema has no `developer` role, so it stays
+  unrecognized. The preference (DPO) format has its own checks (`check_preference_example`):
+  `input` with `messages` (and optional `tools`, `parallel_tool_calls`), `preferred_output` and
+  `non_preferred_output`, each a list of assistant (or tool) messages with one assistant message
+  at least. File-level errors (`invalid_json`, `invalid_encoding`, `binary_file`,
+  `too_few_examples`) come from the file reader and the validator. JSON is read strictly (orjson):
+  NaN, Infinity and lone surrogate escapes, which Python's `json` would take, are `invalid_json`.
+  Unknown keys beside `messages` are only a warning (`example_unrecognized_key`): the API's handling
+  is not documented.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from trainer.data.examples import API_EXAMPLE_KEYS, NOTEBOOK_MESSAGE_KEYS, NOTEBOOK_ROLES
+from trainer.data.examples import API_EXAMPLE_KEYS, API_ROLES, NOTEBOOK_MESSAGE_KEYS, NOTEBOOK_ROLES, PREFERENCE_KEYS
 
 NOTEBOOK_ERRORS = (
     "data_type",
@@ -45,9 +51,9 @@ FIXES: dict[str, str] = {
     "data_type": 'Make each line one JSON object: {"messages": [...]}.',
     "missing_messages_list": 'Add a non-empty "messages" list: [{"role": "user", ...}, {"role": "assistant", ...}].',
     "message_missing_key": 'Give every message both "role" and "content".',
-    "message_unrecognized_key": "Keep only role, content, name, function_call and weight in a message; rename or drop the rest.",
-    "unrecognized_role": "Use one of the roles system, user, assistant (or function).",
-    "missing_content": 'Put the message text, a non-empty string, in "content".',
+    "message_unrecognized_key": "Keep only role, content, name, weight, tool_calls (assistant), tool_call_id (tool) and function_call in a message; rename or drop the rest.",
+    "unrecognized_role": "Use one of the roles system, user, assistant, tool (or function).",
+    "missing_content": 'Put the message text, a non-empty string, in "content" (an assistant message that makes tool_calls may leave it out).',
     "example_missing_assistant_message": 'Add the reply the model should learn: {"role": "assistant", "content": "..."}.',
     "invalid_json": "Write each example as one complete JSON object on its own line (check quotes, commas, brackets).",
     "invalid_encoding": "Save the file as UTF-8 (in an editor: Save with encoding UTF-8; or `iconv -f latin1 -t utf-8`).",
@@ -63,6 +69,8 @@ FIXES: dict[str, str] = {
     "tool_message_missing_id": 'Add "tool_call_id" naming the assistant tool call this message answers.',
     "unknown_tool_call_id": "Use the id of a tool call made by an earlier assistant message.",
     "invalid_tools": 'Use "tools": [{"type": "function", "function": {"name": "...", "parameters": {...}}}] (or "functions": [{"name": ...}]).',
+    "invalid_preference_example": 'Write {"input": {"messages": [...]}, "preferred_output": [{"role": "assistant", ...}], "non_preferred_output": [{"role": "assistant", ...}]} per line.',
+    "invalid_preference_output": 'Make "preferred_output" and "non_preferred_output" each a list with one assistant message: [{"role": "assistant", "content": "..."}].',
 }
 
 WARNING_TEXTS: dict[str, str] = {
@@ -73,15 +81,12 @@ WARNING_TEXTS: dict[str, str] = {
     "empty_assistant_message": "{count} example(s) have an assistant reply that is only whitespace; write the reply or drop the example.",
     "duplicate_example": "{count} example(s) repeat an earlier line exactly; duplicates give those answers extra weight.",
     "train_validation_overlap": "{count} example(s) also appear in the other file; overlap makes the validation loss look better than it is.",
-    "example_unrecognized_key": "{count} example(s) carry keys other than messages/tools/functions/parallel_tool_calls; the API may reject them.",
+    "example_unrecognized_key": "{count} example(s) carry keys other than the format's own (messages/tools/functions/parallel_tool_calls, or input/preferred_output/non_preferred_output); the API may reject them.",
+    "identical_preference": "{count} preference example(s) have the same preferred and non-preferred output; nothing is learned from them.",
     "blank_line": "{count} blank line(s) were skipped; remove them before uploading the file itself.",
     "utf8_bom": "The file starts with a UTF-8 byte order mark; save it without one before uploading.",
     "few_examples": "Only {count} examples; OpenAI suggests starting with 50 to 100 well-made ones.",
 }
-
-
-# Said beside notebook errors that tool-calling data always gets, so the learner knows why.
-_TOOL_NOTE = " (the API accepts tool calling; this notebook check predates it)"
 
 
 @dataclass(frozen=True)
@@ -90,10 +95,9 @@ class Finding:
     detail: str
 
 
-def check_example(example: Any) -> tuple[list[Finding], list[Finding]]:
-    """All errors (notebook layer, then API layer) and the per-example warnings for one example."""
-    errors = notebook_errors(example) + api_errors(example)
-    return errors, example_warnings(example)
+def check_example(example: Any) -> tuple[list[Finding], list[Finding], list[Finding]]:
+    """(errors, warnings, notebook findings) for one chat (supervised) example."""
+    return api_errors(example), example_warnings(example), notebook_errors(example)
 
 
 def notebook_errors(example: Any) -> list[Finding]:
@@ -114,40 +118,73 @@ def notebook_errors(example: Any) -> list[Finding]:
             found.append(Finding("message_missing_key", f"message {number} has no {missing}"))
         unknown = [k for k in message if k not in NOTEBOOK_MESSAGE_KEYS]
         if unknown:
-            note = _TOOL_NOTE if set(unknown) & {"tool_calls", "tool_call_id"} else ""
-            found.append(Finding("message_unrecognized_key", f"message {number} has key(s) {', '.join(map(repr, unknown))}{note}"))
+            found.append(Finding("message_unrecognized_key", f"message {number} has key(s) {', '.join(map(repr, unknown))}"))
         role = message.get("role", None)
         if role not in NOTEBOOK_ROLES:
-            found.append(Finding("unrecognized_role", f"message {number} has role {_short(role)}{_TOOL_NOTE if role == 'tool' else ''}"))
+            found.append(Finding("unrecognized_role", f"message {number} has role {_short(role)}"))
         content = message.get("content", None)
         function_call = message.get("function_call", None)
         if (not content and not function_call) or not isinstance(content, str):
-            note = _TOOL_NOTE if "tool_calls" in message else ""
-            found.append(Finding("missing_content", f"message {number} ({_short(role)}) has content {_short(content)}{note}"))
+            found.append(Finding("missing_content", f"message {number} ({_short(role)}) has content {_short(content)}"))
     if not any(isinstance(m, dict) and m.get("role", None) == "assistant" for m in messages):
         found.append(Finding("example_missing_assistant_message", "no message has the role 'assistant'"))
     return found
 
 
 def api_errors(example: Any) -> list[Finding]:
-    """What the fine-tuning API rejects and the notebook lets through (or never looks at)."""
+    """What the fine-tuning API rejects in a chat example: the errors."""
     if not isinstance(example, dict):
-        return []
-    found: list[Finding] = []
-    messages = example.get("messages")
-    if isinstance(messages, list):
-        tool_call_ids: set[str] = set()
-        for number, message in enumerate(messages, 1):
-            if not isinstance(message, dict):
-                found.append(Finding("message_not_object", f"message {number} is {_json_kind(message)}"))
-                continue
-            found.extend(_message_api_errors(number, message, tool_call_ids))
-    for key in ("tools", "functions"):
-        if key in example and not _valid_tool_list(key, example[key]):
-            found.append(Finding("invalid_tools", f'"{key}" is not a list of function definitions'))
-    if "parallel_tool_calls" in example and not isinstance(example["parallel_tool_calls"], bool):
-        found.append(Finding("invalid_tools", '"parallel_tool_calls" must be true or false'))
+        return [Finding("data_type", f"the example is {_json_kind(example)}, not a JSON object")]
+    messages = example.get("messages", None)
+    if not isinstance(messages, list) or not messages:
+        what = "empty" if isinstance(messages, list) else ("missing" if messages is None else _json_kind(messages))
+        return [Finding("missing_messages_list", f'"messages" is {what}; it must be a non-empty list')]
+    found = _messages_errors(messages, 1)
+    if not any(isinstance(m, dict) and m.get("role") == "assistant" for m in messages):
+        found.append(Finding("example_missing_assistant_message", "no message has the role 'assistant'"))
+    found.extend(_tool_list_errors(example))
     return found
+
+
+def check_preference_example(example: Any) -> tuple[list[Finding], list[Finding]]:
+    """(errors, warnings) for one preference (DPO) example."""
+    if not isinstance(example, dict):
+        return [Finding("data_type", f"the example is {_json_kind(example)}, not a JSON object")], []
+    missing = [key for key in PREFERENCE_KEYS if key not in example]
+    if missing:
+        return [Finding("invalid_preference_example", f"the example has no {', '.join(map(repr, missing))}")], []
+    found: list[Finding] = []
+    source = example["input"]
+    messages = source.get("messages") if isinstance(source, dict) else None
+    if not isinstance(messages, list) or not messages:
+        found.append(Finding("missing_messages_list", '"input" needs a non-empty "messages" list'))
+    else:
+        found.extend(_messages_errors(messages, 1))
+        found.extend(_tool_list_errors(source))
+    outputs = []
+    for key in ("preferred_output", "non_preferred_output"):
+        output = example[key]
+        if not isinstance(output, list) or not output or not all(isinstance(m, dict) for m in output):
+            found.append(Finding("invalid_preference_output", f'"{key}" is {_short(output)}, not a list of messages'))
+            continue
+        if not any(m.get("role") == "assistant" for m in output) or any(m.get("role") not in ("assistant", "tool") for m in output):
+            found.append(Finding("invalid_preference_output", f'"{key}" needs assistant (or tool) messages only, one assistant message at least'))
+            continue
+        found.extend(_messages_errors(output, len(messages) + 1 if isinstance(messages, list) else 1, key))
+        outputs.append(output)
+    warnings = []
+    extra = [k for k in example if k not in PREFERENCE_KEYS]
+    if extra:
+        warnings.append(Finding("example_unrecognized_key", f"extra key(s) {', '.join(map(repr, extra))}"))
+    if len(outputs) == 2 and outputs[0] == outputs[1]:
+        warnings.append(Finding("identical_preference", "the two outputs are the same"))
+    if isinstance(messages, list):
+        roles = {m.get("role") for m in messages if isinstance(m, dict)}
+        if "system" not in roles:
+            warnings.append(Finding("missing_system_message", "no system message"))
+        if "user" not in roles:
+            warnings.append(Finding("missing_user_message", "no user message"))
+    return found, warnings
 
 
 def example_warnings(example: Any) -> list[Finding]:
@@ -174,10 +211,82 @@ def example_warnings(example: Any) -> list[Finding]:
     return found
 
 
-def _message_api_errors(number: int, message: dict[str, Any], tool_call_ids: set[str]) -> list[Finding]:
+# Message keys the API takes, by role (beyond role and content).
+_ROLE_KEYS: dict[str, frozenset[str]] = {
+    "system": frozenset({"name"}),
+    "user": frozenset({"name"}),
+    "assistant": frozenset({"name", "weight", "tool_calls", "function_call", "refusal"}),
+    "tool": frozenset({"tool_call_id"}),
+    "function": frozenset({"name"}),
+}
+# Keys with a check of their own, so a misplaced one is reported once, by that check.
+_OWN_CHECKS = frozenset({"weight", "tool_calls", "function_call", "name"})
+
+
+def _messages_errors(messages: list[Any], first: int, where: str = "") -> list[Finding]:
     found: list[Finding] = []
+    tool_call_ids: set[str] = set()
+    prefix = f"{where} " if where else ""
+    for number, message in enumerate(messages, first):
+        if not isinstance(message, dict):
+            found.append(Finding("message_not_object", f"{prefix}message {number} is {_json_kind(message)}"))
+            continue
+        found.extend(_message_api_errors(number, message, tool_call_ids, prefix))
+    return found
+
+
+def _message_shape_errors(number: int, message: dict[str, Any], prefix: str) -> list[Finding]:
+    """Role, keys and content: the API's side of the notebook's per-message checks."""
     role = message.get("role")
-    where = f"message {number} ({_short(role)})"
+    where = f"{prefix}message {number} ({_short(role)})"
+    if "role" not in message:
+        return [Finding("message_missing_key", f"{prefix}message {number} has no 'role'")]
+    if role not in API_ROLES:
+        return [Finding("unrecognized_role", f"{where} has an unknown role")]
+    found: list[Finding] = []
+    unknown = [k for k in message if k not in ("role", "content") and k not in _ROLE_KEYS[role] and k not in _OWN_CHECKS]
+    if unknown:
+        found.append(Finding("message_unrecognized_key", f"{where} has key(s) {', '.join(map(repr, unknown))}"))
+    calls = role == "assistant" and ("tool_calls" in message or message.get("function_call"))
+    if "content" not in message:
+        if not calls:
+            found.append(Finding("message_missing_key", f"{where} has no 'content'"))
+        return found
+    content = message["content"]
+    if calls and content in (None, ""):
+        return found
+    if not _valid_content(content, role):
+        found.append(Finding("missing_content", f"{where} has content {_short(content)}"))
+    return found
+
+
+def _valid_content(content: Any, role: str) -> bool:
+    if isinstance(content, str):
+        return bool(content)
+    if not isinstance(content, list) or not content:
+        return False
+    kinds = {"text", "image_url"} if role == "user" else {"text"}
+    return all(
+        isinstance(part, dict) and part.get("type") in kinds
+        and (isinstance(part.get("text"), str) if part.get("type") == "text" else isinstance(part.get("image_url"), dict))
+        for part in content
+    )
+
+
+def _tool_list_errors(container: dict[str, Any]) -> list[Finding]:
+    found: list[Finding] = []
+    for key in ("tools", "functions"):
+        if key in container and not _valid_tool_list(key, container[key]):
+            found.append(Finding("invalid_tools", f'"{key}" is not a list of function definitions'))
+    if "parallel_tool_calls" in container and not isinstance(container["parallel_tool_calls"], bool):
+        found.append(Finding("invalid_tools", '"parallel_tool_calls" must be true or false'))
+    return found
+
+
+def _message_api_errors(number: int, message: dict[str, Any], tool_call_ids: set[str], prefix: str = "") -> list[Finding]:
+    found = _message_shape_errors(number, message, prefix)
+    role = message.get("role")
+    where = f"{prefix}message {number} ({_short(role)})"
     if "weight" in message:
         weight = message["weight"]
         if role != "assistant":
@@ -219,7 +328,7 @@ def _valid_tool_call(call: Any) -> bool:
 
 
 def _valid_tool_list(key: str, value: Any) -> bool:
-    if not isinstance(value, list) or not value:
+    if not isinstance(value, list):  # an empty list is fine: OpenAI's own preference example sends "tools": []
         return False
     if key == "functions":
         return all(isinstance(f, dict) and isinstance(f.get("name"), str) for f in value)

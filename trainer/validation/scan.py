@@ -4,7 +4,8 @@
 strict msgspec schema of `trainer.validation.fast_path`; lines it accepts are clean by construction and cost
 no per-message Python work. Other blocks go line by line (`scan_batch`): runs of clean lines still
 take the schema, and a line it rejects goes through `trainer.validation.rules` (the notebook's checks, then
-the API's). The counts are therefore exactly the notebook's (`benches/validate.py` asserts this
+the API's; a preference (DPO) file always takes the slow path). The notebook's counts
+(`Tally.notebook`, kept apart from the errors) are therefore exactly the notebook's (`benches/validate.py` asserts this
 against a reference). Duplicates are found by hashing lines as written (trailing whitespace
 ignored), so a reformatted copy is not one.
 """
@@ -23,7 +24,7 @@ from typing import Iterator
 import numpy as np
 
 from trainer.validation import fast_path
-from trainer.validation.rules import FIXES, Finding, check_example
+from trainer.validation.rules import FIXES, Finding, check_example, check_preference_example
 from trainer.data.formats import UTF8_BOM, Record, parse_line
 from trainer.data.tokens import TokenCounter
 
@@ -60,6 +61,8 @@ class Tally:
     hash_lines: array = field(default_factory=lambda: array("q"))
     lines: int = 0  # lines read (blank ones included)
     stopped: bool = False  # hit binary data and stopped reading
+    method: str = "supervised"  # "dpo": preference examples, no fast path, no notebook checks
+    notebook: Counter = field(default_factory=Counter)  # the cookbook notebook's counts, shown apart from errors
 
     def error(self, line: int | None, finding: Finding) -> None:
         self.errors[finding.name] += 1
@@ -79,6 +82,7 @@ class Tally:
             has_assistant, has_system, has_user, blank = fast_path.describe(examples[i])
             if not has_assistant:
                 self.error(start + i, Finding("example_missing_assistant_message", "no message has the role 'assistant'"))
+                self.notebook["example_missing_assistant_message"] += 1
             if not has_system:
                 self.warn(start + i, "missing_system_message")
             if not has_user:
@@ -101,7 +105,11 @@ class Tally:
             self.error(record.line, record.error)
             return
         self.examples += 1
-        errors, warnings = check_example(record.value)
+        if self.method == "dpo":
+            errors, warnings = check_preference_example(record.value)
+        else:
+            errors, warnings, notebook = check_example(record.value)
+            self.notebook.update(finding.name for finding in notebook)
         for finding in errors:
             self.error(record.line, finding)
         for finding in warnings:
@@ -116,6 +124,7 @@ class Tally:
         """Add the tally of the next byte range, whose line numbers start after `offset` lines."""
         self.examples += other.examples
         self.errors.update(other.errors)
+        self.notebook.update(other.notebook)
         room = self.max_error_lines - len(self.error_lines)
         self.error_lines.extend(ErrorLine(e.line + offset if e.line else e.line, e.error, e.message, e.fix) for e in other.error_lines[:room])
         self.warn_counts.update(other.warn_counts)
@@ -138,8 +147,8 @@ class Tally:
             self.warn(line, "long_assistant_message")
 
 
-def new_tally(encoding: str, limit: int, tokens: bool, duplicates: bool, max_error_lines: int) -> Tally:
-    return Tally(TokenCounter(encoding) if tokens else None, limit, duplicates, max_error_lines)
+def new_tally(encoding: str, limit: int, tokens: bool, duplicates: bool, max_error_lines: int, method: str = "supervised") -> Tally:
+    return Tally(TokenCounter(encoding) if tokens else None, limit, duplicates, max_error_lines, method=method)
 
 
 def scan_jsonl(path: Path, tally: Tally, start: int = 0, end: int | None = None) -> None:
@@ -149,7 +158,7 @@ def scan_jsonl(path: Path, tally: Tally, start: int = 0, end: int | None = None)
     gc.disable()  # decoded batches hold no cycles; the collector would only rescan them
     try:
         line = 1
-        whole_blocks = not tally.duplicates  # duplicates need each line's bytes
+        whole_blocks = not tally.duplicates and tally.method == "supervised"  # duplicates need each line's bytes
         wait, backoff = 0, 1  # blocks to go line by line before trying a whole one again; next wait
         for block in _line_blocks(path, start, end):
             if line == 1 and start == 0 and block.startswith(UTF8_BOM):
@@ -219,12 +228,14 @@ def scan_batch(start: int, raws: list[bytes], tally: Tally) -> bool:
     """Lines start, start+1, ...: runs of clean lines go to `tally.fast` together, the others one
     by one through the full checks. False after binary data (the scan stops there)."""
     decode, decode_errors = fast_path.DECODER.decode, fast_path.DECODE_ERRORS
+    fast = tally.method == "supervised"  # the schema knows chat examples only
     i, n = 0, len(raws)
     while i < n:
         run: list[fast_path.FastExample] = []
         try:
             # extend() keeps what decoded before a failing line, so no clean line is decoded twice.
-            run.extend(map(decode, islice(raws, i, None)))
+            if fast:
+                run.extend(map(decode, islice(raws, i, None)))
         except decode_errors:
             pass
         if run:

@@ -57,15 +57,17 @@ def plan_shards(path: Path, count: int) -> list[tuple[int, int]]:
     return [(a, b) for a, b in zip(bounds, bounds[1:]) if b > a]
 
 
-def scan_in_shards(path: Path, workers: int, encoding: str, limit: int, tokens: bool, duplicates: bool, max_error_lines: int) -> Tally:
+def scan_in_shards(
+    path: Path, workers: int, encoding: str, limit: int, tokens: bool, duplicates: bool, max_error_lines: int, method: str = "supervised"
+) -> Tally:
     shards = plan_shards(path, workers)
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=len(shards), mp_context=context) as pool:
         futures = [
-            pool.submit(_scan_shard, path, start, end, encoding, limit, tokens, duplicates, max_error_lines) for start, end in shards
+            pool.submit(_scan_shard, path, start, end, encoding, limit, tokens, duplicates, max_error_lines, method) for start, end in shards
         ]
         parts = [future.result() for future in futures]
-    merged = new_tally(encoding, limit, tokens, duplicates, max_error_lines)
+    merged = new_tally(encoding, limit, tokens, duplicates, max_error_lines, method)
     for part in parts:
         merged.merge(part, merged.lines)
         if part.stopped:  # binary data: a single process would have stopped reading here too
@@ -73,8 +75,10 @@ def scan_in_shards(path: Path, workers: int, encoding: str, limit: int, tokens: 
     return merged
 
 
-def _scan_shard(path: Path, start: int, end: int, encoding: str, limit: int, tokens: bool, duplicates: bool, max_error_lines: int) -> Tally:
-    tally = new_tally(encoding, limit, tokens, duplicates, max_error_lines)
+def _scan_shard(
+    path: Path, start: int, end: int, encoding: str, limit: int, tokens: bool, duplicates: bool, max_error_lines: int, method: str
+) -> Tally:
+    tally = new_tally(encoding, limit, tokens, duplicates, max_error_lines, method)
     scan_jsonl(path, tally, start, end)
     tally.counter = None  # the tokenizer stays in the worker; the rest travels back
     return tally
