@@ -16,7 +16,8 @@ from pydantic import Field
 
 from assistant.tool_context import ToolContext
 from assistant.dataset_tools import dataset_store, estimate_cost, validate_dataset
-from assistant.job_tools import compare
+from assistant.evaluation_text import next_steps
+from assistant.job_tools import evaluate
 from assistant.registry import Tool, ToolOutput, tool
 from assistant.routes import Route, patterns
 from core.texts import text
@@ -90,7 +91,7 @@ STEPS: list[Step] = [
     Step("dataset", done=lambda c: _dataset_size(c) >= MIN_EXAMPLES),
     Step("validate", done=_dataset_valid, marked_by=(validate_dataset, estimate_cost)),
     Step("finetune", done=_job_succeeded),
-    Step("evaluate", marked_by=(compare,)),
+    Step("evaluate", marked_by=(evaluate,)),
     Step("next"),
 ]
 
@@ -136,10 +137,29 @@ def step_text(context: ToolContext) -> str:
         return text(lang, "guide.finished", task=step.words(lang, "task"))
     heading = text(lang, "guide.step", number=number + 1, total=len(STEPS), title=step.words(lang, "title"))
     shown = f"{heading}\n\n{step.words(lang, 'task')}"
+    if step.key == "next":
+        shown += _next_from_evaluation(context)
     if step.check:
         options = "\n".join(f"{letter}) {step.words(lang, f'option.{letter}')}" for letter in OPTIONS)
         shown += f"\n\n❓ {step.words(lang, 'question')}\n{options}\n\n{text(lang, 'guide.answer_prompt')}"
     return shown
+
+
+def _next_from_evaluation(context: ToolContext) -> str:
+    """Step 7 proposes what to try next from the learner's own evaluation, when there is one."""
+    from trainer.jobs import control
+
+    if not context.state.last_job:
+        return ""
+    try:
+        status = control.job_status(context.settings, context.state.last_job, context.learner)
+    except (LookupError, ValueError):
+        return ""
+    if not status.get("evaluation"):
+        return ""
+    report = {"job": status["id"], **status["evaluation"]}
+    steps = next_steps(report, status.get("overfitting"), context.lang)
+    return "\n\n" + text(context.lang, "eval.next") + "\n" + "\n".join(f"- {step}" for step in steps)
 
 
 def proposal(context: ToolContext) -> str:

@@ -9,6 +9,7 @@ from pydantic import Field
 
 from assistant.tool_context import ToolContext
 from assistant.dataset_tools import current_dataset
+from assistant.evaluation_text import describe_evaluation
 from assistant.registry import ToolOutput, tool
 from assistant.routes import JOB, NAME, Route, job_in_text, named, patterns
 from core.settings import Settings
@@ -57,8 +58,16 @@ def describe_progress(job: dict[str, Any], lang: str) -> str:
         lines.append(text(lang, "job.loading"))
     if job.get("error"):
         lines.append(text(lang, "job.reason", error=job["error"]))
+    if job.get("overfitting"):
+        message = job["overfitting"]["message"]
+        lines.append("⚠️ " + message.get(lang, message["en"]))
     if job["status"] == "succeeded":
         lines.append(text(lang, "job.result", target=job.get("fine_tuned_model") or job.get("adapter_path")))
+        evaluation = job.get("evaluation")
+        if evaluation and evaluation.get("wins"):
+            lines.append(text(lang, "eval.done", job=job["id"], **evaluation["wins"]))
+        elif not evaluation:
+            lines.append(text(lang, "job.evaluate_hint"))
     return "\n\n".join(lines)
 
 
@@ -210,3 +219,49 @@ def chat_with_model(
     reply = inference.generate(context.settings, chosen, prompt, owner=context.learner)
     return ToolOutput({"job_id": chosen, "reply": reply}, reply, f"**{chosen}:** {reply}")
 
+
+
+def run_evaluation(settings: Settings, learner: str, job_id: str, lang: str, *, checkpoint: str = "final",
+                   limit: int | None = None) -> tuple[dict[str, Any], str]:
+    """Evaluate a job (the chat tool and the Jobs tab both call this): the stored report and its text."""
+    from trainer.evaluation.run import evaluate_job
+
+    report = evaluate_job(settings, job_id, limit=limit, owner=learner, checkpoint=checkpoint).to_json()
+    status = control.job_status(settings, job_id, learner)
+    return report, describe_evaluation(report, lang, status.get("overfitting"))
+
+
+def stored_evaluation(settings: Settings, learner: str, job_id: str, lang: str) -> str:
+    """The job's last stored evaluation as text ("" when it was never evaluated)."""
+    from trainer.evaluation.report import load_report
+    from trainer.jobs.store import job_folder
+
+    status = control.job_status(settings, job_id, learner)  # checks the learner owns the job
+    report = load_report(job_folder(settings.data_dir, status["id"]))
+    return describe_evaluation(report, lang, status.get("overfitting")) if report else ""
+
+
+def _evaluate_arguments(match: re.Match[str], text: str) -> dict[str, Any]:
+    values = job_in_text(match, text)
+    if re.search(r"\b(best|paras\w*)\b", text, re.IGNORECASE):
+        values["checkpoint"] = "best"
+    return values
+
+
+@tool(routes=[Route(patterns(
+    r"^\s*(please\s+|now\s+|let'?s\s+)?(evaluate|eval|score|benchmark)\s+(it|my|the|this|job|model|ft-)\b(?!.*\?\s*$)",
+    r"^\s*(please\s+|now\s+)?(run|start|do)\s+(an?\s+|the\s+)?evaluation\b(?!.*\?\s*$)",
+    r"^\s*(arvioi|testaa|mittaa)\s+(se|malli\w*|hienosää\w*|työ\w*|koulutu\w*|paras\w*|ft-)(?!.*\?\s*$)",
+    r"^\s*(aja|tee|käynnistä)\s+arviointi\b(?!.*\?\s*$)",
+), _evaluate_arguments)])
+def evaluate(
+    context: ToolContext,
+    job_id: Annotated[str | None, Field(description="Finished job id; default the learner's latest job.")] = None,
+    checkpoint: Annotated[Literal["final", "best"], Field(description="The final adapter, or the one with the best validation loss.")] = "final",
+    limit: Annotated[int | None, Field(ge=1, le=200, description="Evaluate at most this many held-out examples.")] = None,
+) -> ToolOutput:
+    """Evaluate a finished fine-tune against its base model on held-out examples: loss, ROUGE-L, chrF, format match, wins."""
+    chosen = _job_id(context, job_id)
+    report, shown = run_evaluation(context.settings, context.learner, chosen, context.lang, checkpoint=checkpoint, limit=limit)
+    summary = {key: report.get(key) for key in ("job", "examples", "metrics", "wins", "wins_by", "checkpoint")}
+    return ToolOutput({**summary, "rows": report["rows"][:3]}, shown, shown)

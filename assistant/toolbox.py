@@ -10,7 +10,7 @@ from __future__ import annotations
 from assistant.dataset_tools import (add_drafts, add_example, create_dataset, draft_examples, edit_example, estimate_cost,
                                      export_dataset, list_datasets, remove_example, show_dataset, validate_dataset)
 from assistant.guide import guide
-from assistant.job_tools import cancel_job, chat_with_model, compare, job_status, list_jobs, start_finetune
+from assistant.job_tools import cancel_job, chat_with_model, compare, evaluate, job_status, list_jobs, start_finetune
 from assistant.lesson_tools import search_lesson
 from assistant.registry import Tool, Toolbox
 
@@ -18,7 +18,7 @@ TOOLS: tuple[Tool, ...] = (
     guide,
     draft_examples, add_drafts, edit_example, remove_example, add_example, create_dataset, list_datasets,
     validate_dataset, estimate_cost, export_dataset, show_dataset,
-    cancel_job, compare, chat_with_model, list_jobs, job_status, start_finetune,
+    cancel_job, evaluate, compare, chat_with_model, list_jobs, job_status, start_finetune,
     search_lesson,
 )
 

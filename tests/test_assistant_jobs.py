@@ -39,10 +39,12 @@ def test_start_watch_compare_and_cancel_from_chat(settings):
     assert tools[0].name == "start_finetune" and tools[0].ok, tools[0].error
     job_id = tools[0].output.data["job"]["id"]
     assert job_id in reply and load_state(settings, "ann").last_job == job_id
-    # One copy of the data, in the job's folder; nothing left behind under the learner's folder.
-    assert (settings.data_dir / "jobs" / job_id / "train.jsonl").read_bytes() == (
-        settings.learner_dir("ann") / "datasets" / "my-dataset.jsonl"
-    ).read_bytes()
+    # One copy of the data in the job's folder (a share held back as its validation file); nothing left
+    # behind under the learner's folder.
+    folder = settings.data_dir / "jobs" / job_id
+    copied = (folder / "train.jsonl").read_bytes().splitlines() + (
+        (folder / "validation.jsonl").read_bytes().splitlines() if (folder / "validation.jsonl").exists() else [])
+    assert sorted(copied) == sorted((settings.learner_dir("ann") / "datasets" / "my-dataset.jsonl").read_bytes().splitlines())
     assert not (settings.learner_dir("ann") / "tmp").exists()
 
     reply, tools = say(agent, "how is my job doing?")
@@ -58,6 +60,17 @@ def test_start_watch_compare_and_cancel_from_chat(settings):
     answers = tools[0].output.data
     assert answers["base"].strip() and answers["tuned"].strip()
     assert "Base model" in reply and "Fine-tuned" in reply
+
+    # The guided path's step 6 from the chat: the held-out share scored for base and tuned, stored with the job.
+    reply, tools = say(agent, "evaluate my model")
+    assert tools[0].name == "evaluate" and tools[0].ok, tools[0].error
+    data = tools[0].output.data
+    assert data["job"] == job_id and data["examples"] >= 1
+    assert set(data["metrics"]) == {"base", "tuned"} and sum(data["wins"].values()) == data["examples"]
+    assert f"Evaluation of {job_id}" in reply and "| loss on the references" in reply and "Next steps" in reply
+    assert control.job_status(settings, job_id, "ann")["evaluation"]["examples"] == data["examples"]
+    reply, _ = say(agent, "how is my job doing?")
+    assert "Evaluated" in reply and "tuned wins" in reply, reply
 
     reply, tools = say(agent, "start a balanced fine-tune")
     second = tools[0].output.data["job"]["id"]

@@ -139,11 +139,12 @@ def test_on_zero_gpu_jobs_and_replies_ask_spaces_for_a_gpu(settings: Settings, l
     assert durations[0] == 7 + 3 and out["ran"] == []
     assert "No GPU was available" in out["call"]
 
-    # The job ran inline (this probe's pid), asked for its estimate (quick preset: 5 epochs of 10
-    # examples, 50 steps at most), and was recorded failed with the reason instead of left running.
+    # The job ran inline (this probe's pid), asked for its estimate (quick preset: 7 epochs of the 9
+    # examples left after one is held back, 63 steps at most), and was recorded failed with the reason
+    # instead of left running.
     job = out["job"]
     assert job["runner"] == "inline" and job["status"] == "failed" and job["metrics"] == []
-    assert durations[1] == job["estimate"] == 40 + 25
+    assert durations[1] == job["estimate"] == 40 + 32
     assert "No GPU was available" in job["error"] and "at most 300 s" in job["error"]
 
     assert durations[2] == 30 and "No GPU was available" in out["reply"]

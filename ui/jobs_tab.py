@@ -13,7 +13,7 @@ import gradio as gr
 import pandas as pd
 
 from assistant.dataset_tools import dataset_names, learner_dataset
-from assistant.job_tools import describe_progress, start_training
+from assistant.job_tools import describe_progress, run_evaluation, start_training, stored_evaluation
 from assistant.learner_state import learner_language
 from core.settings import Settings
 from trainer.jobs import control, inference
@@ -61,6 +61,10 @@ def build(settings: Settings, learner: gr.BrowserState, tab: gr.Tab) -> None:
     with gr.Row():
         base_answer = gr.Textbox(label=T("base_model"), lines=6, interactive=False, elem_id="base-answer")
         tuned_answer = gr.Textbox(label=T("tuned_model"), lines=6, interactive=False, elem_id="tuned-answer")
+    with gr.Row():
+        checkpoint = gr.Radio(["final", "best"], value="final", label=T("checkpoint"), elem_id="eval-checkpoint")
+        run_eval = gr.Button(T("evaluate"), variant="primary", elem_id="evaluate-button")
+    evaluation = gr.Markdown(elem_id="eval-report")
     timer = gr.Timer(2.0)
 
     def refresh(learner_id: str | None, job_id: str | None):
@@ -116,10 +120,24 @@ def build(settings: Settings, learner: gr.BrowserState, tab: gr.Tab) -> None:
         except (ValueError, LookupError) as exc:
             raise user_error(exc) from None
 
+    def do_evaluate(learner_id: str | None, job_id: str | None, which: str):
+        if not job_id:
+            raise gr.Error(learner_text(settings, learner_id, "error.choose_job"))
+        who = learner_of(learner_id)
+        try:
+            return run_evaluation(settings, who, job_id, learner_language(settings, who), checkpoint=which)[1]
+        except (ValueError, LookupError, OSError) as exc:
+            raise user_error(exc) from None
+
+    def show_evaluation(learner_id: str | None, job_id: str | None):
+        who = learner_of(learner_id)
+        return stored_evaluation(settings, who, job_id, learner_language(settings, who)) if job_id else ""
+
     outputs = [table, selected, status, plot]
     start.click(start_job, [learner, dataset, preset, backend, epochs], outputs)
     cancel.click(cancel_job, [learner, selected], outputs)
-    selected.input(refresh, [learner, selected], outputs)
+    selected.input(refresh, [learner, selected], outputs).then(show_evaluation, [learner, selected], [evaluation])
+    run_eval.click(do_evaluate, [learner, selected, checkpoint], [evaluation])
     timer.tick(refresh, [learner, selected], outputs, show_progress="hidden")
     compare.click(run_compare, [learner, selected, prompt], [base_answer, tuned_answer])
     ask.click(run_tuned, [learner, selected, prompt], [base_answer, tuned_answer])
@@ -129,4 +147,5 @@ def build(settings: Settings, learner: gr.BrowserState, tab: gr.Tab) -> None:
         chosen = learner_dataset(settings, who)
         return gr.update(choices=names, value=chosen if chosen in names else None)
 
-    tab.select(refresh, [learner, selected], outputs).then(datasets, [learner], [dataset])
+    tab.select(refresh, [learner, selected], outputs).then(datasets, [learner], [dataset]).then(
+        show_evaluation, [learner, selected], [evaluation])

@@ -128,6 +128,20 @@ def test_guided_path_from_a_question_to_base_vs_tuned(open_chat: OpenChat, app_s
     assert base.replace("Base model:", "").strip(" \n-") and tuned.strip(), answer
     chat.screenshot("compare")
 
+    # Step 6: the evaluation against the base on the held-out share, as a table framed by the benefits to confirm.
+    require_tools("evaluate")
+    answer = send_expecting_tool(chat, "evaluate my model", "evaluate", timeout_s=420)
+    assert f"Evaluation of {job_id}" in answer and "benefits to confirm" in answer, answer
+    assert "answers in the training data's form" in answer and "Wins: tuned" in answer, answer
+    assert "Next steps, from these numbers" in answer, answer
+    chat.screenshot("evaluation")
+    # The Jobs tab shows the same stored report.
+    chat.open_tab("Jobs")
+    require_element(chat, "#eval-report", "the Jobs tab's evaluation report")
+    expect(chat.page.locator("#eval-report")).to_contain_text(f"Evaluation of {job_id}", timeout=15_000)
+    chat.screenshot("jobs-tab-evaluation")
+    chat.open_tab("Chat")
+
     # The guided path's panel (an accordion above the chat) shows the steps done.
     require_element(chat, "#guide-panel", "the guided path's panel")
     chat.page.locator("#guide-panel").get_by_text("Guided path", exact=True).click()
@@ -180,6 +194,9 @@ def watch_job_in_jobs_tab(chat: ChatPage, job_id: str) -> None:
             break
         chat.page.wait_for_timeout(500)
     assert plotted_steps(chat) > points_at_start, (points_at_start, plotted_steps(chat))
+    # Two series on one plot: the held-back share gives a validation loss beside the train loss.
+    expect(chat.page.locator("#loss-plot")).to_contain_text("validation", timeout=10_000)
+    expect(chat.page.locator("#loss-plot")).to_contain_text("train", timeout=10_000)
     chat.screenshot("jobs-tab-finished")
 
 

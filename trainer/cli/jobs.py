@@ -169,6 +169,20 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
                 f"{row['step']:>6} {_num(row.get('epoch'), '.2f'):>6} {_num(row.get('train_loss'), '.4f'):>10} "
                 f"{_num(row.get('eval_loss'), '.4f'):>10} {_num(row.get('learning_rate'), '.2e'):>9} {_num(row.get('tokens_per_s'), '.0f'):>7}"
             )
+    if status.get("overfitting"):
+        print(status["overfitting"]["message"]["en"])
+        if status["overfitting"]["checkpoint"]:
+            print(f"best checkpoint: {status['overfitting']['checkpoint']}")
+    evaluation = status.get("evaluation")
+    if evaluation:
+        from trainer.cli.evaluation import metrics_table
+
+        print(f"evaluation ({evaluation['checkpoint']} adapter, {evaluation['examples']} examples, {evaluation['created_at']}):")
+        for line in metrics_table(evaluation["metrics"]):
+            print("  " + line)
+        if evaluation.get("wins"):
+            wins = evaluation["wins"]
+            print(f"  wins ({evaluation['wins_by']}): tuned {wins['tuned']}, base {wins['base']}, tie {wins['tie']}")
     return 0
 
 

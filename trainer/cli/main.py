@@ -16,7 +16,7 @@ from types import ModuleType
 from core.settings import apply_offline_environment, load_settings
 
 # trainer.cli.jobs (train/status/list/cancel/chat/compare) joins when it exists.
-COMMAND_MODULES = ("trainer.cli.datasets", "trainer.cli.jobs")
+COMMAND_MODULES = ("trainer.cli.datasets", "trainer.cli.jobs", "trainer.cli.evaluation")
 EXIT_USER_ERROR = 2
 
 

@@ -40,9 +40,11 @@ from trainer.jobs.store import (
 )
 # Imported here, not when a job starts: on ZeroGPU its GPU function must exist before the app launches.
 from trainer.jobs.inline_runner import start_inline
-from trainer.jobs.config import HOSTED_BACKENDS, TrainConfig, save_config
+from trainer.jobs.config import HOSTED_BACKENDS, TrainConfig, holdout_count, save_config
+from trainer.jobs.overfitting import detect_overfitting
+from trainer.evaluation.report import load_report, report_summary
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]  # the folder holding trainer/ (this file is trainer/jobs/control.py)
+PROJECT_ROOT = Path(__file__).resolve().parents[2]  # the repository root (this file is trainer/jobs/control.py)
 CANCEL_GRACE_S = 10.0
 # A queued job without a worker pid is still being launched for this long.
 LAUNCH_WINDOW_S = 60.0
@@ -87,7 +89,7 @@ def start_job(settings: Settings, config: TrainConfig, owner: str = "default", *
         except JobsClosed as exc:
             raise JobSetupError(str(exc)) from None
     model = config.base_model if config.backend in HOSTED_BACKENDS else None
-    check_dataset_file(config.train_file, config.backend, "training", model)
+    examples = check_dataset_file(config.train_file, config.backend, "training", model)
     if config.validation_file is not None:
         check_dataset_file(config.validation_file, config.backend, "validation", model)
     store = open_store(settings)
@@ -95,13 +97,13 @@ def start_job(settings: Settings, config: TrainConfig, owner: str = "default", *
     folder = job_folder(settings.data_dir, job_id).resolve()
     folder.mkdir(parents=True, exist_ok=False)
     label = config.dataset or str(config.train_file)
-    config = config.model_copy(
-        update={
-            "dataset": label,
-            "train_file": _copy_into(config.train_file, folder / "train.jsonl"),
-            "validation_file": _copy_into(config.validation_file, folder / "validation.jsonl") if config.validation_file else None,
-        }
-    )
+    if config.validation_file is not None:
+        files = {"train_file": _copy_into(config.train_file, folder / "train.jsonl"),
+                 "validation_file": _copy_into(config.validation_file, folder / "validation.jsonl"), "held_out": 0}
+    else:
+        files = _split_into(config, examples, folder)
+    config = config.model_copy(update={"dataset": label, **files})
+    config = config.with_examples(examples - config.held_out)
     save_config(config, folder / CONFIG_NAME)
     store.create(
         job_id=job_id, owner=owner, backend=config.backend, model=config.base_model or "",
@@ -196,6 +198,26 @@ def _copy_into(source: Path, target: Path) -> Path:
 
     write_jsonl(target, (record.value for record in iter_records(source) if not record.blank and record.error is None))
     return target
+
+
+def _split_into(config: TrainConfig, examples: int, folder: Path) -> dict[str, Any]:
+    """Copy the data into the job's folder, holding back `config.holdout` of it as the validation file.
+
+    The held-back examples give the validation loss during training and the evaluation's held-out set.
+    Nothing is held back where the rest would fall below the backend's minimum.
+    """
+    import random
+
+    from trainer.data.formats import iter_records, write_jsonl
+
+    held = holdout_count(examples, config.holdout)
+    if held == 0 or examples - held < MIN_EXAMPLES.get(config.backend, 1):
+        return {"train_file": _copy_into(config.train_file, folder / "train.jsonl"), "validation_file": None, "held_out": 0}
+    records = [record.value for record in iter_records(config.train_file) if not record.blank and record.error is None]
+    chosen = set(random.Random(config.seed).sample(range(len(records)), held))
+    write_jsonl(folder / "train.jsonl", (value for index, value in enumerate(records) if index not in chosen))
+    write_jsonl(folder / "validation.jsonl", (value for index, value in enumerate(records) if index in chosen))
+    return {"train_file": folder / "train.jsonl", "validation_file": folder / "validation.jsonl", "held_out": held}
 
 
 def _launch(settings: Settings, store: JobStore, job_id: str) -> None:
@@ -404,6 +426,9 @@ def describe_job(job: Job, metrics: list[dict[str, Any]] | None, settings: Setti
     }
     if metrics is not None:
         out["metrics"] = metrics
+        folder = job_folder(settings.data_dir, job.id)
+        out["overfitting"] = detect_overfitting(metrics, folder) if job.backend == "local" else None
+        out["evaluation"] = report_summary(load_report(folder))
     return out
 
 

@@ -203,7 +203,9 @@ def build_trainer(
             f"{config.base_model} has no chat template, so chat examples cannot be rendered for it. "
             "Pick an instruct/chat model (for example the default SmolLM2-135M-Instruct)."
         )
-    train_rows = _rows(read_chat_examples(config.train_file), tokenizer, config.base_model or "")
+    train_examples = read_chat_examples(config.train_file)
+    config = config.with_examples(len(train_examples))  # the quick preset's epochs, where start_job did not set them
+    train_rows = _rows(train_examples, tokenizer, config.base_model or "")
     if not train_rows:
         raise ValueError("The training file has no assistant turns to learn from.")
     eval_rows = _rows(read_chat_examples(config.validation_file), tokenizer, config.base_model or "") if config.validation_file else []

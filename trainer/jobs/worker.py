@@ -126,14 +126,18 @@ def _run_local(settings: Settings, store: JobStore, job: Job, config: TrainConfi
     def record(step: int, **values: Any) -> None:
         store.add_metrics(job.id, step, **values)
 
+    from trainer.jobs.best_adapter import BestAdapterCallback
+    from trainer.jobs.overfitting import BEST_ADAPTER_DIR
+
     callback = ProgressCallback(record if main_process else _ignore, lambda: store.is_cancel_requested(job.id))
+    callbacks = [callback, BestAdapterCallback(folder / BEST_ADAPTER_DIR)] if main_process else [callback]
     resume_from = Path(job.checkpoint) if job.checkpoint else None
     if resume_from:
         print(f"resuming from {resume_from}", flush=True)
     running = [other for other in store.active() if other.backend == "local" and other.status == "running"]
     threads = pick_cpu_threads(len(running))
     result = train_lora(
-        config, folder, settings.models_dir, callbacks=[callback], resume_from=resume_from, cpu_threads=threads
+        config, folder, settings.models_dir, callbacks=callbacks, resume_from=resume_from, cpu_threads=threads
     )
     if result is None:
         raise JobCancelled()
