@@ -196,10 +196,11 @@ def compare(
     prompt: Annotated[str, Field(description="The prompt both models answer.")],
     context: ToolContext,
     job_id: Annotated[str | None, Field(description="Finished job id; default the learner's latest job.")] = None,
+    checkpoint: Annotated[Literal["final", "best"], Field(description="The final adapter, or the one with the best validation loss.")] = "final",
 ) -> ToolOutput:
     """Answer one prompt with the base model and the fine-tuned model, side by side."""
     chosen = _job_id(context, job_id)
-    answers = inference.compare(context.settings, chosen, prompt, owner=context.learner)
+    answers = inference.compare(context.settings, chosen, prompt, owner=context.learner, checkpoint=checkpoint)
     base, tuned = text(context.lang, "job.base"), text(context.lang, "job.tuned")
     shown = f"**{base}:**\n\n{answers['base']}\n\n---\n\n**{tuned} ({chosen}):**\n\n{answers['tuned']}"
     return ToolOutput({"job_id": chosen, **answers}, shown, shown)
@@ -213,10 +214,11 @@ def chat_with_model(
     prompt: Annotated[str, Field(description="The message for the fine-tuned model.")],
     context: ToolContext,
     job_id: Annotated[str | None, Field(description="Finished job id; default the learner's latest job.")] = None,
+    checkpoint: Annotated[Literal["final", "best"], Field(description="The final adapter, or the one with the best validation loss.")] = "final",
 ) -> ToolOutput:
     """Send one message to a fine-tuned model and return its reply."""
     chosen = _job_id(context, job_id)
-    reply = inference.generate(context.settings, chosen, prompt, owner=context.learner)
+    reply = inference.generate(context.settings, chosen, prompt, owner=context.learner, checkpoint=checkpoint)
     return ToolOutput({"job_id": chosen, "reply": reply}, reply, f"**{chosen}:** {reply}")
 
 

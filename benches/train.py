@@ -88,7 +88,8 @@ def run_side(args: argparse.Namespace) -> dict:
     import torch
     from transformers import TrainerCallback
 
-    from trainer.jobs.lora import build_trainer, read_chat_examples, to_prompt_completion
+    from trainer.data.formats import read_chat_examples
+    from trainer.jobs.lora import build_trainer, to_prompt_completion
     from core.model_loading import detect_device
     from trainer.jobs.config import TrainConfig
 
@@ -141,7 +142,8 @@ class StepTimer:
 
 def count_real_tokens(config, models_dir: Path) -> int:
     """Tokens of all prompt+completion rows, as every side trains on them (none is truncated here)."""
-    from trainer.jobs.lora import read_chat_examples, to_prompt_completion
+    from trainer.data.formats import read_chat_examples
+    from trainer.jobs.lora import to_prompt_completion
     from core.model_loading import load_tokenizer
 
     tokenizer = load_tokenizer(config.base_model, models_dir)

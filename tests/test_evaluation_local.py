@@ -123,3 +123,12 @@ def test_the_longer_run_reports_overfitting_and_keeps_the_best_checkpoint(env: d
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["checkpoint"] == "best" and report["examples"] == 1 and report["rows"][0]["tuned"].strip()
+
+    # The learner can chat with the best checkpoint as well as the final adapter.
+    prompt = "Tell me about zinc"
+    best = run_cli(env, "compare", job_id, prompt, "--checkpoint", "best", "--max-new-tokens", "24", "--json")
+    final = run_cli(env, "compare", job_id, prompt, "--max-new-tokens", "24", "--json")
+    assert best.returncode == 0 and final.returncode == 0, (best.stderr, final.stderr)
+    best_answers, final_answers = json.loads(best.stdout), json.loads(final.stdout)
+    assert best_answers["base"] == final_answers["base"], "the base model is the same either way"
+    assert best_answers["tuned"].strip() and final_answers["tuned"].strip(), (best_answers, final_answers)

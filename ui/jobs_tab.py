@@ -55,15 +55,15 @@ def build(settings: Settings, learner: gr.BrowserState, tab: gr.Tab) -> None:
     status = gr.Markdown(elem_id="job-status")
     plot = gr.LinePlot(x="step", y="loss", color="series", title=T("loss_curve"), height=280, elem_id="loss-plot")
     with gr.Row():
+        checkpoint = gr.Radio(["final", "best"], value="final", label=T("checkpoint"), elem_id="eval-checkpoint")
+        run_eval = gr.Button(T("evaluate"), variant="primary", elem_id="evaluate-button")
+    with gr.Row():
         prompt = gr.Textbox(label=T("prompt"), placeholder=T("prompt_placeholder"), scale=3, elem_id="compare-prompt")
         ask = gr.Button(T("ask_tuned"))
         compare = gr.Button(T("compare"), variant="primary", elem_id="compare-button")
     with gr.Row():
         base_answer = gr.Textbox(label=T("base_model"), lines=6, interactive=False, elem_id="base-answer")
         tuned_answer = gr.Textbox(label=T("tuned_model"), lines=6, interactive=False, elem_id="tuned-answer")
-    with gr.Row():
-        checkpoint = gr.Radio(["final", "best"], value="final", label=T("checkpoint"), elem_id="eval-checkpoint")
-        run_eval = gr.Button(T("evaluate"), variant="primary", elem_id="evaluate-button")
     evaluation = gr.Markdown(elem_id="eval-report")
     timer = gr.Timer(2.0)
 
@@ -103,20 +103,20 @@ def build(settings: Settings, learner: gr.BrowserState, tab: gr.Tab) -> None:
             raise user_error(exc) from None
         return refresh(learner_id, job_id)
 
-    def run_compare(learner_id: str | None, job_id: str | None, text: str):
+    def run_compare(learner_id: str | None, job_id: str | None, text: str, which: str):
         if not job_id or not text.strip():
             raise gr.Error(learner_text(settings, learner_id, "error.choose_finished_job"))
         try:
-            answers = inference.compare(settings, job_id, text, owner=learner_of(learner_id))
+            answers = inference.compare(settings, job_id, text, owner=learner_of(learner_id), checkpoint=which)
         except (ValueError, LookupError) as exc:
             raise user_error(exc) from None
         return answers["base"], answers["tuned"]
 
-    def run_tuned(learner_id: str | None, job_id: str | None, text: str):
+    def run_tuned(learner_id: str | None, job_id: str | None, text: str, which: str):
         if not job_id or not text.strip():
             raise gr.Error(learner_text(settings, learner_id, "error.choose_finished_job"))
         try:
-            return "", inference.generate(settings, job_id, text, owner=learner_of(learner_id))
+            return "", inference.generate(settings, job_id, text, owner=learner_of(learner_id), checkpoint=which)
         except (ValueError, LookupError) as exc:
             raise user_error(exc) from None
 
@@ -139,8 +139,8 @@ def build(settings: Settings, learner: gr.BrowserState, tab: gr.Tab) -> None:
     selected.input(refresh, [learner, selected], outputs).then(show_evaluation, [learner, selected], [evaluation])
     run_eval.click(do_evaluate, [learner, selected, checkpoint], [evaluation])
     timer.tick(refresh, [learner, selected], outputs, show_progress="hidden")
-    compare.click(run_compare, [learner, selected, prompt], [base_answer, tuned_answer])
-    ask.click(run_tuned, [learner, selected, prompt], [base_answer, tuned_answer])
+    compare.click(run_compare, [learner, selected, prompt, checkpoint], [base_answer, tuned_answer])
+    ask.click(run_tuned, [learner, selected, prompt, checkpoint], [base_answer, tuned_answer])
     def datasets(learner_id: str | None):
         who = learner_of(learner_id)
         names = dataset_names(settings, who)

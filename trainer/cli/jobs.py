@@ -69,12 +69,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     chat.add_argument("id", help="Job id of a succeeded job.")
     chat.add_argument("prompt", help="The question.")
     chat.add_argument("--max-new-tokens", type=int, default=128, help="Longest answer in tokens.")
+    chat.add_argument("--checkpoint", choices=["final", "best"], default="final",
+                        help="The final adapter, or the one kept at the best validation loss.")
     _add_json(chat)
 
     compare = _add(subparsers, "compare", "Answer one prompt with the base and the fine-tuned model.", _compare)
     compare.add_argument("id", help="Job id of a succeeded job.")
     compare.add_argument("prompt", help="The question.")
     compare.add_argument("--max-new-tokens", type=int, default=128, help="Longest answer in tokens.")
+    compare.add_argument("--checkpoint", choices=["final", "best"], default="final",
+                        help="The final adapter, or the one kept at the best validation loss.")
     _add_json(compare)
 
 
@@ -218,13 +222,15 @@ def _resume(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _chat(args: argparse.Namespace, settings: Settings) -> int:
-    answer = generate(settings, args.id, args.prompt, max_new_tokens=args.max_new_tokens, owner=args.learner)
+    answer = generate(settings, args.id, args.prompt, max_new_tokens=args.max_new_tokens, owner=args.learner,
+                      checkpoint=args.checkpoint)
     print(json.dumps({"id": args.id, "answer": answer}) if args.json else answer)
     return 0
 
 
 def _compare(args: argparse.Namespace, settings: Settings) -> int:
-    answers = compare(settings, args.id, args.prompt, max_new_tokens=args.max_new_tokens, owner=args.learner)
+    answers = compare(settings, args.id, args.prompt, max_new_tokens=args.max_new_tokens, owner=args.learner,
+                      checkpoint=args.checkpoint)
     if args.json:
         print(json.dumps(answers))
     else:

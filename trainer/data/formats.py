@@ -196,6 +196,30 @@ def iter_records(path: Path) -> Iterator[Record]:
     yield from (iter_json_array(path) if info.container == "json" else iter_jsonl(path))
 
 
+def read_chat_examples(path: Path) -> list[dict[str, Any]]:
+    """Read a chat-format JSONL file whole (blank lines skipped), for training and evaluation.
+
+    Raises DatasetError naming the line of anything that is not an object with a 'messages' list.
+    """
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
+    except OSError as exc:
+        raise DatasetError(f"Cannot read {path}: {exc.strerror or exc}.") from None
+    examples = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            example = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DatasetError(f"{path.name} line {number}: not valid JSON ({exc.msg}).") from None
+        if not isinstance(example, dict) or not isinstance(example.get("messages"), list):
+            raise DatasetError(f"{path.name} line {number}: expected an object with a 'messages' list.")
+        examples.append(example)
+    return examples
+
+
 def detect_format(value: Any) -> RecordFormat | None:
     """Which record format a parsed record is in, from its keys."""
     if not isinstance(value, dict):

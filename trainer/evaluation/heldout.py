@@ -6,10 +6,12 @@ text. Examples without an assistant turn after some context cannot be scored and
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from trainer.data.examples import DatasetError
+from trainer.data.formats import read_chat_examples
 
 
 class EvalDataError(ValueError):
@@ -44,23 +46,10 @@ def split_example(example: dict[str, Any]) -> EvalExample | None:
 
 
 def read_examples(path: Path) -> list[dict[str, Any]]:
-    examples = []
     try:
-        lines = Path(path).read_text(encoding="utf-8-sig").splitlines()
-    except OSError as exc:
-        raise EvalDataError(f"Cannot read the evaluation data {path}: {exc.strerror or exc}.") from None
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            value = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise EvalDataError(f"{Path(path).name} line {number}: not valid JSON ({exc.msg}).") from None
-        if isinstance(value, dict) and isinstance(value.get("messages"), list):
-            examples.append(value)
-        else:
-            raise EvalDataError(f"{Path(path).name} line {number}: expected an object with a 'messages' list.")
-    return examples
+        return read_chat_examples(path)
+    except DatasetError as exc:
+        raise EvalDataError(str(exc)) from None
 
 
 def load_eval_examples(path: Path, limit: int | None = None) -> list[EvalExample]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from core.device import gpu_task
 from core.openai_api import make_client
@@ -25,6 +25,7 @@ from trainer.evaluation.judge import DEFAULT_JUDGE_MODEL, judge_examples
 from trainer.evaluation.metrics import answer_length, chrf, mean, rouge_l
 from trainer.evaluation.report import EvalReport, save_report
 from trainer.jobs.config import TrainConfig
+from trainer.jobs.inference import Checkpoint
 from trainer.jobs.store import job_folder
 
 DEFAULT_MAX_NEW_TOKENS = 128
@@ -35,7 +36,6 @@ ANSWER_ROOM = 1.5
 CHRF_MARGIN = 1.0
 # ZeroGPU seconds for a local evaluation: load, two batched generations, two loss passes.
 EVAL_GPU_S = 120
-Checkpoint = Literal["final", "best"]
 
 
 def evaluate_job(
@@ -55,7 +55,7 @@ def evaluate_job(
     `max_new_tokens`: None = local models get `ANSWER_ROOM` x the longest training answer, remote ones 128.
     Raises NotReady (no result yet), EvalDataError (no held-out data), OpenAIAPIError (endpoint errors).
     """
-    from trainer.jobs.inference import _finished_job
+    from trainer.jobs.inference import _finished_job, adapter_path
 
     if limit is not None and limit < 1:
         raise EvalDataError("--limit must be at least 1.")
@@ -80,7 +80,7 @@ def evaluate_job(
         examples = [EvalExample(example.prompt, answer) for example, answer in zip(examples, answers["reference"])]
         losses["reference"] = None
 
-    adapter = _adapter_path(settings, job, checkpoint)
+    adapter = adapter_path(settings, job, checkpoint)
     if job.backend == "openai":
         answers["base"] = [ask(job.model, example.prompt) for example in examples]
         answers["tuned"] = [ask(job.fine_tuned_model or "", example.prompt) for example in examples]
@@ -121,18 +121,6 @@ def _eval_data(settings: Settings, owner: str, config: TrainConfig, data: str | 
         return Path(config.validation_file)
     raise EvalDataError("This job has no validation file and held nothing back (too few examples, or holdout 0). "
                         "Give held-out examples with --data FILE (a chat JSONL path or a dataset name).")
-
-
-def _adapter_path(settings: Settings, job: Any, checkpoint: Checkpoint) -> str | None:
-    from trainer.jobs.inference import NotReady
-    from trainer.jobs.overfitting import BEST_ADAPTER_DIR
-
-    if job.backend != "local" or checkpoint == "final":
-        return job.adapter_path
-    best = job_folder(settings.data_dir, job.id) / BEST_ADAPTER_DIR
-    if not (best / "adapter_config.json").is_file():
-        raise NotReady(f"Job {job.id} kept no best checkpoint (it had no validation loss); evaluate the final adapter.")
-    return str(best)
 
 
 @gpu_task(duration=EVAL_GPU_S)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from core.openai_api import make_client
 from core.settings import Settings
@@ -40,6 +40,9 @@ class BadPrompt(ValueError):
     """Nothing to answer (an empty prompt)."""
 
 
+Checkpoint = Literal["final", "best"]
+
+
 class NotReady(ValueError):
     """The job has no result to chat with yet (or failed); the message says what to do."""
 
@@ -50,8 +53,12 @@ def generate(
     messages: list[dict[str, str]] | str,
     max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
     owner: str | None = None,
+    checkpoint: Checkpoint = "final",
 ) -> str:
-    """The reply of the job's fine-tuned model (or of the local base model when `job_id` is None)."""
+    """The reply of the job's fine-tuned model (or of the local base model when `job_id` is None).
+
+    `checkpoint`: a local job's final adapter, or the one kept at its best validation loss ("best").
+    """
     messages = _as_messages(messages)
     if job_id is None:
         return _local_reply(settings, settings.local_model, None, messages, max_new_tokens)
@@ -59,7 +66,7 @@ def generate(
     _refuse_undeployed(job)
     if job.backend == "openai":
         return _openai_reply(settings, job.fine_tuned_model or "", messages, max_new_tokens)
-    return _local_reply(settings, job.model, job.adapter_path, messages, max_new_tokens)
+    return _local_reply(settings, job.model, adapter_path(settings, job, checkpoint), messages, max_new_tokens)
 
 
 def compare(
@@ -68,6 +75,7 @@ def compare(
     prompt: list[dict[str, str]] | str,
     max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
     owner: str | None = None,
+    checkpoint: Checkpoint = "final",
 ) -> dict[str, str]:
     """One prompt answered by the base model and by the fine-tuned one: {"base": ..., "tuned": ...}."""
     messages = _as_messages(prompt)
@@ -78,7 +86,20 @@ def compare(
             "base": _openai_reply(settings, job.model, messages, max_new_tokens),
             "tuned": _openai_reply(settings, job.fine_tuned_model or "", messages, max_new_tokens),
         }
-    return _local_compare(settings, job.model, job.adapter_path or "", messages, max_new_tokens)
+    return _local_compare(settings, job.model, adapter_path(settings, job, checkpoint) or "", messages, max_new_tokens)
+
+
+def adapter_path(settings: Settings, job: Job, checkpoint: Checkpoint = "final") -> str | None:
+    """The adapter a local job answers with: its final one, or the one kept at the best validation loss."""
+    from trainer.jobs.overfitting import BEST_ADAPTER_DIR
+    from trainer.jobs.store import job_folder
+
+    if job.backend != "local" or checkpoint == "final":
+        return job.adapter_path
+    best = job_folder(settings.data_dir, job.id) / BEST_ADAPTER_DIR
+    if not (best / "adapter_config.json").is_file():
+        raise NotReady(f"Job {job.id} kept no best checkpoint (it had no validation loss); use the final adapter.")
+    return str(best)
 
 
 def _refuse_undeployed(job) -> None:

@@ -10,7 +10,6 @@ about the job store.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from dataclasses import dataclass, field
@@ -23,7 +22,7 @@ from trl import SFTTrainer
 from trainer.jobs.store import ADAPTER_DIR, CHECKPOINTS_DIR, MERGED_DIR
 from core.model_loading import detect_device, load_causal_lm
 from trainer.jobs.config import TrainConfig
-from trainer.data.formats import tool_calling_rows
+from trainer.data.formats import read_chat_examples, tool_calling_rows
 
 
 @dataclass
@@ -31,23 +30,6 @@ class TrainResult:
     adapter_path: Path
     merged_path: Path | None
     summary: dict[str, Any] = field(default_factory=dict)
-
-
-def read_chat_examples(path: Path) -> list[dict[str, Any]]:
-    """Read chat-format JSONL (blank lines skipped); the dataset validator has checked it already."""
-    examples = []
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                example = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{path.name} line {number}: not valid JSON ({exc.msg}).") from None
-            if not isinstance(example, dict) or not isinstance(example.get("messages"), list):
-                raise ValueError(f"{path.name} line {number}: expected an object with a 'messages' list.")
-            examples.append(example)
-    return examples
 
 
 def to_prompt_completion(examples: list[dict[str, Any]]) -> list[dict[str, list[dict[str, str]]]]:
