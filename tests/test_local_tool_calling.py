@@ -51,7 +51,7 @@ def test_smollm2_template_has_no_tool_support_and_the_rows_say_why(smollm_folder
     with pytest.raises(DatasetError) as refused:
         tool_calling_rows(examples, tokenizer, "smollm2-135m-instruct")
     message = str(refused.value)
-    assert message.startswith("10 example(s) use tool calling (lines 1, 2, 3")
+    assert message.startswith("10 training example(s) use tool calling (lines 1, 2, 3")
     assert "smollm2-135m-instruct's chat template has no tool support" in message and "--backend openai" in message
 
 
@@ -73,7 +73,8 @@ def test_local_job_on_tool_data_is_refused_by_smollm2(settings: Settings) -> Non
     job = start_job(settings, TrainConfig(train_file=TOOL_DATA, max_steps=1, **TINY))
     final = wait_for(lambda: (j := JobStore(settings.jobs_db).get(job.id)).finished and j, 180, "the refused job")
     assert final.status == "failed"
-    assert final.error.startswith("10 example(s) use tool calling") and "chat template has no tool support" in final.error
+    trained = 10 - final.config["held_out"]  # the job trains on what it did not hold back for validation
+    assert final.error.startswith(f"{trained} training example(s) use tool calling") and "chat template has no tool support" in final.error
 
 
 def test_local_job_trains_tool_calls_through_a_template_that_supports_them(settings: Settings, tools_model: Path) -> None:

@@ -16,6 +16,7 @@ from assistant.dataset_tools import dataset_names, learner_dataset
 from assistant.job_tools import describe_progress, run_evaluation, start_training, stored_evaluation
 from assistant.learner_state import learner_language
 from core.settings import Settings
+from core.texts import text
 from trainer.jobs import control, inference
 from ui.common import learner_of, learner_text, user_error
 from ui.i18n import T
@@ -78,7 +79,11 @@ def build(settings: Settings, learner: gr.BrowserState, tab: gr.Tab) -> None:
         lang = learner_language(settings, who)
         curve = loss_frame(job["metrics"])
         # No plot value until there is a point: a plot first given an empty frame never draws its lines (gradio 6).
-        return frame, gr.update(choices=ids, value=job_id), describe_progress(job, lang), curve if len(curve) else None
+        # The plot fixes its series (colour domain) when it is drawn and only swaps data on later updates, so the
+        # caption names the series: its change when validation loss first arrives makes gradio redraw the chart.
+        series = "plot.with_validation" if (curve["series"] == "validation").any() else "plot.train_only"
+        plot = gr.update(value=curve, caption=text(lang, series)) if len(curve) else None
+        return frame, gr.update(choices=ids, value=job_id), describe_progress(job, lang), plot
 
     def start_job(learner_id: str | None, name: str | None, preset_name: str, backend_name: str, epoch_count: int | str):
         who = learner_of(learner_id)

@@ -172,6 +172,8 @@ New here? Say *"start the guided path"* and I'll walk you through it step by ste
     "ui.job": "Job",
     "ui.cancel_job": "Cancel job",
     "ui.loss_curve": "Loss",
+    "plot.train_only": "Train loss per step.",
+    "plot.with_validation": "Train loss per step and validation loss on the held-out examples.",
     "ui.prompt": "Prompt",
     "ui.prompt_placeholder": "Tell me about helium.",
     "ui.ask_tuned": "Ask the tuned model",

@@ -172,6 +172,8 @@ Uusi täällä? Sano *"aloita opastus"*, niin käydään kaikki läpi vaihe vaih
     "ui.job": "Työ",
     "ui.cancel_job": "Peru työ",
     "ui.loss_curve": "Häviö",
+    "plot.train_only": "Koulutushäviö askelittain.",
+    "plot.with_validation": "Koulutushäviö askelittain ja validointihäviö sivuun jätetyillä esimerkeillä.",
     "ui.prompt": "Kehote",
     "ui.prompt_placeholder": "Kerro heliumista.",
     "ui.ask_tuned": "Kysy hienosäädetyltä",

@@ -320,7 +320,7 @@ def tool_calling_rows(examples: list[Example], tokenizer: Any, model: str) -> li
     if not template_supports_tools(tokenizer):
         shown = ", ".join(map(str, lines[:10])) + (", ..." if len(lines) > 10 else "")
         raise DatasetError(
-            f"{len(lines)} example(s) use tool calling (lines {shown}), but {model}'s chat template has no tool support: "
+            f"{len(lines)} training example(s) use tool calling (lines {shown} of the job's training file), but {model}'s chat template has no tool support: "
             "it would drop the tool definitions and calls, so the model would learn replies without them. Train a base "
             "model whose chat template supports tools (TUTOR_LOCAL_MODEL or --model), remove those examples, or use "
             "--backend openai or --backend azure, which train tool calls."
