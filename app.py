@@ -81,9 +81,13 @@ def main() -> None:
 
     report = ensure_index(settings)
     print(f"Lesson index ready: {report.total_sections} sections ({report.added} files added, {report.updated} updated, {report.skipped} unchanged)")
-    # Jobs whose worker died while the app was down are marked interrupted (and can be resumed).
-    for job in recover_jobs(open_store(settings)):
-        print(f"Job {job.id} was interrupted: {job.error}")
+    # Jobs whose worker died while the app was down are marked interrupted (and can be resumed);
+    # hosted jobs already created on the provider's side are followed again by their remote id.
+    for job in recover_jobs(open_store(settings), settings):
+        if job.finished:
+            print(f"Job {job.id} was interrupted: {job.error}")
+        else:
+            print(f"Job {job.id}: following {job.backend} job {job.remote_id} again")
     build_app(settings).queue(default_concurrency_limit=8).launch(i18n=T)
 
 

@@ -16,6 +16,7 @@ from core.settings import Settings
 from core.texts import has_text, text
 from trainer.jobs import control, inference
 from trainer.jobs.config import TrainConfig
+from trainer.jobs.hiccups import describe_retrying
 from trainer.jobs.store import Job
 
 _SPARK = "▁▂▃▄▅▆▇█"
@@ -58,6 +59,9 @@ def describe_progress(job: dict[str, Any], lang: str) -> str:
         lines.append(text(lang, "job.loading"))
     if job.get("error"):
         lines.append(text(lang, "job.reason", error=job["error"]))
+    retrying = describe_retrying(job.get("summary"), job["backend"], lang) if job["status"] in ("queued", "running") else None
+    if retrying:  # the provider is away for now; the job itself carries on there
+        lines.append(retrying)
     if job.get("overfitting"):
         message = job["overfitting"]["message"]
         lines.append("⚠️ " + message.get(lang, message["en"]))

@@ -4,12 +4,18 @@
 an `openai.AzureOpenAI` for AZURE_OPENAI_ENDPOINT, AZURE_OPENAI_API_KEY and OPENAI_API_VERSION (the
 same client API over Azure's paths and its `api-key` header). Every text built from an API response
 or error passes through `redact`, so a key never reaches logs, job records, errors or chat.
-`explain_api_error` says what went wrong and what to do next, naming the provider's own variables.
+`explain_api_error` says what went wrong and what to do next, naming the provider's own variables;
+`explained` raises it as `OpenAIAPIError`, marked `transient` (worth retrying: no answer, a timeout,
+408/409/429 or a 5xx) with the status and any Retry-After the provider sent, so a caller that polls can
+decide to wait and try again.
 """
 
 from __future__ import annotations
 
+import email.utils
+import math
 import re
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
@@ -27,8 +33,21 @@ _NO_AZURE = ("Azure OpenAI fine-tuning needs AZURE_OPENAI_ENDPOINT (https://YOUR
 AZURE_DEFAULT_API_VERSION = "2024-10-21"
 
 
+# Statuses the provider uses for "not now": request timeout, lock conflict, rate limit (5xx are added below).
+_TRANSIENT_STATUSES = frozenset({408, 409, 429})
+
+
 class OpenAIAPIError(RuntimeError):
-    """An OpenAI call failed; the message is safe to show (no key) and says what to do next."""
+    """An OpenAI call failed; the message is safe to show (no key) and says what to do next.
+
+    `transient`: the same call may well succeed later (the provider did not answer, or answered
+    408/409/429/5xx); `status` the HTTP status when there was one; `retry_after` the seconds the
+    provider asked us to wait (Retry-After / retry-after-ms), if it said.
+    """
+
+    def __init__(self, message: str, *, transient: bool = False, status: int | None = None, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.transient, self.status, self.retry_after = transient, status, retry_after
 
 
 def make_client(settings: Settings, *, timeout: float = 60.0, max_retries: int = 2) -> openai.OpenAI:
@@ -101,7 +120,8 @@ def explain_api_error(exc: BaseException, secrets: Iterable[str | SecretStr | No
     elif isinstance(exc, openai.BadRequestError):
         text = _explain_bad_request(exc, said)
     elif isinstance(exc, openai.InternalServerError):
-        text = f"OpenAI had a server error ({exc.status_code}).{said}\nWait a few minutes and try again (status: https://status.openai.com)."
+        where = "https://azure.status.microsoft" if azure else "https://status.openai.com"
+        text = f"{'Azure OpenAI' if azure else 'OpenAI'} had a server error ({exc.status_code}).{said}\nWait a few minutes and try again (status: {where})."
     elif isinstance(exc, openai.APIStatusError):
         text = f"The OpenAI API refused the request ({exc.status_code}).{said}"
     elif isinstance(exc, openai.OpenAIError):
@@ -153,6 +173,34 @@ def _request_key(exc: BaseException) -> str | None:
     return header.split(" ", 1)[1] if header.lower().startswith("bearer ") else None
 
 
+def is_transient(exc: BaseException) -> bool:
+    """Is this failure worth retrying: no answer (connection, timeout), or 408, 409, 429 or a 5xx?"""
+    if isinstance(exc, openai.APIConnectionError):  # APITimeoutError is one too
+        return True
+    if isinstance(exc, openai.APIStatusError):
+        return exc.status_code in _TRANSIENT_STATUSES or exc.status_code >= 500
+    return False
+
+
+def retry_after_seconds(exc: BaseException, now: float | None = None) -> float | None:
+    """The wait the provider asked for in its reply's headers (retry-after-ms, Retry-After seconds or date)."""
+    response = getattr(exc, "response", None)
+    headers = getattr(response, "headers", None)
+    if headers is None:
+        return None
+    for header, divisor in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
+        try:
+            value = float(headers.get(header, ""))
+        except (TypeError, ValueError):
+            continue
+        if math.isfinite(value) and value >= 0:
+            return value / divisor
+    parsed = email.utils.parsedate_tz(headers.get("retry-after") or "")
+    if parsed is None:
+        return None
+    return max(0.0, email.utils.mktime_tz(parsed) - (time.time() if now is None else now))
+
+
 def secrets_of(client: openai.OpenAI) -> list[str]:
     key = getattr(client, "api_key", None)
     return [key] if isinstance(key, str) else []
@@ -165,4 +213,6 @@ def explained(client: openai.OpenAI) -> Iterator[None]:
         yield
     except openai.OpenAIError as exc:
         azure = isinstance(client, openai.AzureOpenAI)
-        raise OpenAIAPIError(explain_api_error(exc, secrets_of(client), azure=azure)) from None
+        status = exc.status_code if isinstance(exc, openai.APIStatusError) else None
+        raise OpenAIAPIError(explain_api_error(exc, secrets_of(client), azure=azure), transient=is_transient(exc), status=status,
+                             retry_after=retry_after_seconds(exc)) from None

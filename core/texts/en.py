@@ -92,6 +92,8 @@ New here? Say *"start the guided path"* and I'll walk you through it step by ste
     "job.eval_loss": "validation loss {loss:.3f}",
     "job.loading": "Loading the model; the first metrics will appear shortly.",
     "job.reason": "Reason: {error}",
+    "job.retrying": "⏳ {provider} returned {status} at {time}; retrying in {seconds} s (failed polls in a row: {attempt}). The job keeps running on {provider}'s side.",
+    "job.retrying_no_answer": "⏳ {provider} did not answer at {time}; retrying in {seconds} s (failed polls in a row: {attempt}). The job keeps running on {provider}'s side.",
     "job.result": "Result: `{target}`. Try: *compare: Tell me about helium*",
     "job.no_jobs_to_use": "You have no jobs yet: say *start a quick fine-tune*.",
     "job.started": "Started fine-tune job **{job}** on *{name}* ({preset}). Ask *how is my job doing?* or watch the curve in the Jobs tab.",

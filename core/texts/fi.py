@@ -92,6 +92,8 @@ Uusi täällä? Sano *"aloita opastus"*, niin käydään kaikki läpi vaihe vaih
     "job.eval_loss": "validointihäviö {loss:.3f}",
     "job.loading": "Malli latautuu, ensimmäiset mittaukset tulevat pian.",
     "job.reason": "Syy: {error}",
+    "job.retrying": "⏳ {provider} palautti virheen {status} klo {time}; yritän uudelleen {seconds} s kuluttua (epäonnistuneita kyselyjä peräkkäin: {attempt}). Työ jatkuu {provider}-palvelussa.",
+    "job.retrying_no_answer": "⏳ {provider} ei vastannut klo {time}; yritän uudelleen {seconds} s kuluttua (epäonnistuneita kyselyjä peräkkäin: {attempt}). Työ jatkuu {provider}-palvelussa.",
     "job.result": "Tulos: `{target}`. Kokeile: *vertaa: Kerro heliumista*",
     "job.no_jobs_to_use": "Sinulla ei ole vielä töitä: sano *aloita nopea hienosäätö*.",
     "job.started": "Aloitin hienosäätötyön **{job}** aineistolla *{name}* ({preset}). Kysy *mikä on koulutuksen tila?* tai seuraa käyrää Työt-välilehdellä.",

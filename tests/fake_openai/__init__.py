@@ -6,6 +6,9 @@
 - Chat scripting (chat.py): `queue_replies(*replies)` first, then `responder(request_json)`, then an echo.
   A reply is text, or {"content": ..., "tool_calls": [{"name": ..., "arguments": {...}}]}.
 - Errors: `fail_next(status, message, code=..., times=...)`; a wrong key gets 401 in OpenAI's error shape.
+  Provider hiccups: `fail_next(..., method="GET", path=r"fine_tuning/jobs/", retry_after=1)` hits only matching
+  requests (and sends Retry-After); `drop_next` resets the connection unanswered, `stall_next(seconds)` answers
+  late; `clear_failures()` ends an outage. Each logged request has `at` (time.monotonic()).
 - Fine-tuning (training.py): jobs advance with the clock to succeeded; < `min_examples` examples fail
   validation; a model name containing "fail" fails half-way; invalid JSONL uploads get a 400.
 - Azure: `FakeOpenAI(azure=True)` answers Azure OpenAI's paths (`/openai/files`,

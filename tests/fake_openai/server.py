@@ -14,8 +14,12 @@ from __future__ import annotations
 
 import json
 import re
+import socket
+import struct
 import threading
+import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from email import policy
 from email.parser import BytesParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -28,6 +32,28 @@ from .training import FINE_TUNABLE, ORG, ApiError, Job, StoredFile, check_traini
 PURPOSES = {"fine-tune", "assistants", "batch", "vision", "user_data", "evals"}
 # Azure OpenAI API versions this fake answers (GA and preview versions with fine-tuning).
 AZURE_API_VERSIONS = ("2024-10-21", "2025-04-01-preview")
+
+
+class ConnectionDropped(Exception):
+    """Raised by `respond` for a scripted drop: the handler resets the connection without a reply."""
+
+
+@dataclass
+class _Hiccup:
+    """One scripted failure: an API error, a reset connection ("drop") or a reply held back `seconds` ("stall").
+
+    It hits the first request whose method is `method` and whose path (as sent, Azure's too) matches
+    the regex `path`; either left None matches any. Requests it does not match are served normally.
+    """
+
+    action: str
+    error: ApiError | None = None
+    seconds: float = 0.0
+    method: str | None = None
+    path: str | None = None
+
+    def matches(self, method: str, path: str) -> bool:
+        return (self.method is None or self.method == method) and (self.path is None or re.search(self.path, path) is not None)
 
 
 class FakeOpenAI:
@@ -44,7 +70,7 @@ class FakeOpenAI:
         self.files: dict[str, StoredFile] = {}
         self.jobs: dict[str, Job] = {}
         self._replies: list[chat.Reply] = []
-        self._failures: list[ApiError] = []
+        self._failures: list[_Hiccup] = []
         self._lock = threading.RLock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -100,10 +126,36 @@ class FakeOpenAI:
         with self._lock:
             self._replies.extend(replies)
 
-    def fail_next(self, status: int, message: str, *, type: str = "server_error", code: str | None = None, times: int = 1) -> None:
-        """The next `times` requests (any endpoint, after the key check) get this error."""
+    def fail_next(self, status: int, message: str, *, type: str = "server_error", code: str | None = None, times: int = 1,
+                  method: str | None = None, path: str | None = None, retry_after: float | None = None) -> None:
+        """The next `times` requests (after the key check) get this error; only those with `method` and a path
+        matching the regex `path`, when given. `retry_after` adds a Retry-After header (seconds)."""
+        headers = {"Retry-After": f"{retry_after:g}"} if retry_after is not None else {}
+        self._script(_Hiccup("error", ApiError(status, message, type=type, code=code, headers=headers), method=method, path=path), times)
+
+    def drop_next(self, *, times: int = 1, method: str | None = None, path: str | None = None) -> None:
+        """The next `times` matching requests get no reply: the connection is reset (a proxy or the network gave out)."""
+        self._script(_Hiccup("drop", method=method, path=path), times)
+
+    def stall_next(self, seconds: float, *, times: int = 1, method: str | None = None, path: str | None = None) -> None:
+        """The next `times` matching requests are answered only after `seconds` (past a client's timeout)."""
+        self._script(_Hiccup("stall", seconds=seconds, method=method, path=path), times)
+
+    def clear_failures(self) -> None:
+        """Forget every scripted failure not yet served (the provider is back)."""
         with self._lock:
-            self._failures.extend(ApiError(status, message, type=type, code=code) for _ in range(times))
+            self._failures.clear()
+
+    def _script(self, hiccup: _Hiccup, times: int) -> None:
+        with self._lock:
+            self._failures.extend(hiccup for _ in range(times))
+
+    def _next_hiccup(self, method: str, path: str) -> _Hiccup | None:
+        with self._lock:
+            for index, hiccup in enumerate(self._failures):
+                if hiccup.matches(method, path):
+                    return self._failures.pop(index)
+        return None
 
     # ---- requests ----
     def handle(self, method: str, path: str, query: dict[str, str], authorization: str | None, content_type: str, raw: bytes,
@@ -111,21 +163,32 @@ class FakeOpenAI:
         """Answer one request: (status, JSON-able body | bytes | iterator of SSE payloads).
 
         `authorization` is the Authorization header, `api_key` the api-key header (Azure's)."""
+        status, payload, _ = self.respond(method, path, query, authorization, content_type, raw, api_key)
+        return status, payload
+
+    def respond(self, method: str, path: str, query: dict[str, str], authorization: str | None, content_type: str, raw: bytes,
+                api_key: str | None = None) -> tuple[int, Any, dict[str, str]]:
+        """`handle`'s answer plus the extra headers to send; raises ConnectionDropped for a scripted drop."""
         try:
             body = _parse_body(content_type, raw)
             with self._lock:
-                self.requests.append({"method": method, "path": path, "query": query, "body": _loggable(body)})
+                self.requests.append({"method": method, "path": path, "query": query, "body": _loggable(body), "at": time.monotonic()})
+            sent_path = path
             if self.azure:
                 self._check_azure_key(api_key)
                 path = self._azure_path(path, query)
             else:
                 self._check_key(authorization)
-            with self._lock:
-                if self._failures:
-                    raise self._failures.pop(0)
-            return 200, self._route(method, path, query, body)
+            hiccup = self._next_hiccup(method, sent_path)
+            if hiccup is not None and hiccup.action == "drop":
+                raise ConnectionDropped()
+            if hiccup is not None and hiccup.action == "stall":
+                time.sleep(hiccup.seconds)
+            elif hiccup is not None and hiccup.error is not None:
+                raise hiccup.error
+            return 200, self._route(method, path, query, body), {}
         except ApiError as error:
-            return error.status, error.body()
+            return error.status, error.body(), error.headers
 
     def _check_azure_key(self, key: str | None) -> None:
         if not key:
@@ -311,15 +374,27 @@ class _Handler(BaseHTTPRequestHandler):
         query = {k: v[-1] for k, v in parse_qs(url.query).items()}
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         fake: FakeOpenAI = self.server.fake  # type: ignore[attr-defined]
-        status, payload = fake.handle(method, url.path, query, self.headers.get("Authorization"), self.headers.get("Content-Type", ""), raw,
-                                      api_key=self.headers.get("api-key"))
         try:
-            self._reply(status, payload)
+            status, payload, headers = fake.respond(method, url.path, query, self.headers.get("Authorization"),
+                                                    self.headers.get("Content-Type", ""), raw, api_key=self.headers.get("api-key"))
+        except ConnectionDropped:
+            self._reset()
+            return
+        try:
+            self._reply(status, payload, headers)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up (a timeout test); nobody is listening
 
-    def _reply(self, status: int, payload: Any) -> None:
+    def _reset(self) -> None:
+        """Close the connection with a TCP reset (SO_LINGER 0) and no reply, as a dying proxy does."""
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.close_connection = True
+        self.connection.close()
+
+    def _reply(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
         self.send_response(status)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         if isinstance(payload, Iterator):
             self.send_header("Content-Type", "text/event-stream")
             self.end_headers()

@@ -27,6 +27,7 @@ from trainer.jobs.control import (
 )
 from core.model_loading import ModelNotAvailable
 from trainer.jobs.config import DEFAULT_OPENAI_MODEL, PRESETS, TrainConfig
+from trainer.jobs.hiccups import describe_retrying
 
 # Printed to stderr without a traceback (exit status 2) by trainer.cli.main.
 USER_ERRORS: tuple[type[BaseException], ...] = (
@@ -162,6 +163,9 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
     print(f"created {status['created_at']}  started {status['started_at'] or '-'}  finished {status['finished_at'] or '-'}")
     if status["error"]:
         print(f"error: {status['error']}")
+    retrying = describe_retrying(status["summary"], status["backend"], "en") if status["status"] in ("queued", "running") else None
+    if retrying:
+        print(retrying)
     for key in ("adapter_path", "merged_path", "fine_tuned_model"):
         if status[key]:
             print(f"{key.replace('_', ' ')}: {status[key]}")

@@ -139,6 +139,10 @@ class TrainConfig(BaseModel):
     suffix: str | None = Field(None, max_length=64, description="OpenAI: suffix for the fine-tuned model's name.")
     merge: bool = Field(False, description="Local: also export base+adapter merged into a standalone model folder.")
     poll_interval: float = Field(5.0, gt=0, description="OpenAI: seconds between status polls.")
+    poll_retry_first: float = Field(2.0, gt=0, description="OpenAI/Azure: seconds before polling again after a poll failed "
+                                    "transiently (no answer, 429, 5xx); doubles with each failure in a row.")
+    poll_retry_max: float = Field(60.0, gt=0, description="OpenAI/Azure: the longest wait between retried polls (a Retry-After too).")
+    poll_timeout: float = Field(60.0, gt=0, description="OpenAI/Azure: seconds one status request may take before it counts as no answer.")
 
     @model_validator(mode="before")
     @classmethod

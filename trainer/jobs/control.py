@@ -7,7 +7,8 @@ pipe nobody reads). Nothing here imports torch (off ZeroGPU), so the CLI returns
 
 A worker that dies without reporting is found by its pid (plus the process start time, against pid
 reuse): the process that launched it records `failed` with the signal; any other process marks it
-`interrupted` the next time it looks (`recover_jobs`).
+`interrupted` the next time it looks (`recover_jobs`), except a hosted job that already has its
+remote id: that one is followed again by a new runner (`reattach`), since the provider kept training it.
 
 `settings.job_runner_in_use` picks the runner: `process` (the worker above) or `inline` (the same
 job logic in a thread of this process, see `trainer.jobs.inline_runner`; what ZeroGPU needs). An inline job's pid
@@ -290,8 +291,13 @@ def worker_alive(job: Job) -> bool:
         return False
 
 
-def recover_jobs(store: JobStore) -> list[Job]:
-    """Mark queued/running jobs whose worker is gone as interrupted; return them."""
+def recover_jobs(store: JobStore, settings: Settings | None = None) -> list[Job]:
+    """Deal with queued/running jobs whose worker is gone; return them.
+
+    With `settings`, a hosted job that already has its remote id is followed again by a new runner
+    (`reattach`): the provider kept training it while nobody watched, and it ends when the provider
+    says so. Any other orphan (and every one without `settings`) is marked interrupted, to be resumed.
+    """
     recovered = []
     now = time.time()
     for job in store.active():
@@ -299,10 +305,30 @@ def recover_jobs(store: JobStore) -> list[Job]:
             continue
         if job.status == "queued" and job.pid is None and now - job.created_at < LAUNCH_WINDOW_S:
             continue  # its launcher is still starting the worker
-        ended = store.finish(job.id, "interrupted", error=INTERRUPTED_REASON)
-        if ended is not None:  # else it finished meanwhile
+        if settings is not None and job.backend in HOSTED_BACKENDS and job.remote_id and not job.cancel_requested:
+            ended = reattach(settings, store, job)
+        else:
+            ended = store.finish(job.id, "interrupted", error=INTERRUPTED_REASON)
+        if ended is not None:  # else it finished meanwhile, or another process got to it first
             recovered.append(ended)
     return recovered
+
+
+def reattach(settings: Settings, store: JobStore, job: Job) -> Job | None:
+    """Start a runner that follows the hosted job `job.remote_id` again (no new remote job); None if another process did.
+
+    The claim records this process as the job's runner until the new one starts, so nobody else
+    takes the job meanwhile; a runner that cannot start leaves the job interrupted, to be resumed.
+    """
+    me = psutil.Process()
+    claimed = store.claim_orphan(job, me.pid, me.create_time())
+    if claimed is None:
+        return None
+    try:
+        _launch(settings, store, job.id)
+    except (OSError, RuntimeError) as exc:  # RuntimeError: no thread could be started
+        return store.finish(job.id, "interrupted", error=f"{INTERRUPTED_REASON} Following it again failed: {exc}")
+    return store.get(job.id)
 
 
 def cancel_job(settings: Settings, job_id: str, owner: str | None = None, grace_s: float = CANCEL_GRACE_S) -> Job:
@@ -367,7 +393,7 @@ def _cancel_remote(settings: Settings, backend: str, remote_id: str) -> None:
 def resume_job(settings: Settings, job_id: str, owner: str | None = None) -> Job:
     """Restart a failed or interrupted job: a local one from its last checkpoint, a hosted one re-attaches."""
     store = open_store(settings)
-    recover_jobs(store)
+    recover_jobs(store, settings)
     job = store.get(job_id, owner)
     if job.status not in ("failed", "interrupted"):
         raise JobSetupError(f"Job {job_id} is {job.status}; only a failed or interrupted job can be resumed.")
@@ -383,7 +409,7 @@ def resume_job(settings: Settings, job_id: str, owner: str | None = None) -> Job
 def job_status(settings: Settings, job_id: str, owner: str | None = None) -> dict[str, Any]:
     """The job as the `status --json` contract: id, status, backend, model, metrics, error, adapter_path, ..."""
     store = open_store(settings)
-    recover_jobs(store)
+    recover_jobs(store, settings)
     job = store.get(job_id, owner)
     return describe_job(job, store.metrics(job_id), settings)
 
@@ -391,7 +417,7 @@ def job_status(settings: Settings, job_id: str, owner: str | None = None) -> dic
 def list_jobs(settings: Settings, owner: str = "default") -> list[dict[str, Any]]:
     """The learner's jobs, newest first, without metric rows (see `job_status` for those)."""
     store = open_store(settings)
-    recover_jobs(store)
+    recover_jobs(store, settings)
     return [describe_job(job, None, settings) for job in store.list(owner)]
 
 

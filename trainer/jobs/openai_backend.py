@@ -65,9 +65,14 @@ def today_utc() -> date:
     return datetime.now(timezone.utc).date()
 
 
-def client_for(settings: Settings, backend: str) -> openai.OpenAI:
-    """The client a hosted backend's jobs go through: Azure's for "azure", OpenAI's otherwise."""
-    return make_azure_client(settings) if backend == "azure" else make_client(settings)
+def client_for(settings: Settings, backend: str, *, timeout: float = 60.0, max_retries: int = 2) -> openai.OpenAI:
+    """The client a hosted backend's jobs go through: Azure's for "azure", OpenAI's otherwise.
+
+    `max_retries` are the SDK's own quick retries; the worker polls with none and retries itself (see
+    `trainer.jobs.hiccups`), so a long outage is waited out and every failure shows in the job record.
+    """
+    make = make_azure_client if backend == "azure" else make_client
+    return make(settings, timeout=timeout, max_retries=max_retries)
 
 
 def remote_model_name(backend: str, model: str, table: PriceTable | None = None) -> str:
@@ -179,9 +184,14 @@ def poll(client: openai.OpenAI, remote_id: str, after_event: str | None = None) 
 
 def cancel(client: openai.OpenAI, remote_id: str, after_event: str | None = None) -> RemoteState:
     """Ask the API to cancel the job, then report its state (usually "cancelled")."""
+    request_cancel(client, remote_id)
+    return poll(client, remote_id, after_event)
+
+
+def request_cancel(client: openai.OpenAI, remote_id: str) -> None:
+    """Ask the API to cancel the job, without looking at it afterwards (a worker that is stopping has no use for the look)."""
     with explained(client):
         client.fine_tuning.jobs.cancel(remote_id)
-    return poll(client, remote_id, after_event)
 
 
 def chat_with_model(client: openai.OpenAI, model_id: str, messages: Iterable[dict[str, Any]], max_tokens: int = 256) -> str:

@@ -1,7 +1,8 @@
 """The fine-tune job store: one SQLite file under TUTOR_DATA_DIR shared by the app, the CLI and workers.
 
 A job moves queued → running → succeeded | failed | cancelled | interrupted; a failed or
-interrupted local job may go back to queued to resume from its checkpoint. Every status change
+interrupted local job may go back to queued to resume from its checkpoint, and a hosted job whose
+runner vanished goes back to queued to be followed again (`claim_orphan`). Every status change
 is one short transaction that checks the current status, so two processes cannot both finish
 the same job. Metric rows are keyed by (job, step): a validation loss logged at the same step
 as the training loss completes that row, and a resumed run overwrites only the steps it redoes.
@@ -217,6 +218,20 @@ class JobStore:
             return self.transition(job_id, status, error=error, **fields)
         except InvalidTransition:
             return None
+
+    def claim_orphan(self, job: Job, pid: int, pid_started_at: float | None) -> Job | None:
+        """Queue `job` again for a new runner, recording `pid` (the claimer) as its process meanwhile.
+
+        Only if it is still queued or running with the worker `job` names (the one found gone): of two
+        processes recovering at once, one claims it and the other gets None, so one runner follows it.
+        The remote id, metrics and summary stay; `started_at` is set again when the new runner starts.
+        """
+        with self._transaction() as conn:
+            row = conn.execute("SELECT status, pid, pid_started_at FROM jobs WHERE id = ?", (job.id,)).fetchone()
+            if row is None or row["status"] not in ("queued", "running") or (row["pid"], row["pid_started_at"]) != (job.pid, job.pid_started_at):
+                return None
+            _update(conn, job.id, {"status": "queued", "pid": pid, "pid_started_at": pid_started_at, "error": None})
+        return self.get(job.id)
 
     def update(self, job_id: str, **fields: Any) -> None:
         """Set non-status fields (pid, adapter_path, remote_id, summary...)."""

@@ -2,7 +2,9 @@
 
 It runs in its own process group (started by `trainer.jobs.control`), so the app and the CLI never
 wait on it. It marks the job running, trains locally or drives the OpenAI job, records metrics as
-they come, and ends the job succeeded, failed (with the reason) or cancelled. SIGTERM means
+they come, and ends the job succeeded, failed (with the reason) or cancelled. A hosted job's polls
+ride out provider hiccups (no answer, 429, 5xx) with backoff, the job staying running with the last
+error in its summary (`trainer.jobs.hiccups`); only the provider's verdict ends it. SIGTERM means
 cancel: the handler raises `JobCancelled` at once, wherever the worker is. With several GPUs the
 worker re-executes itself under `accelerate launch` (same pid, so the job record stays right).
 
@@ -20,7 +22,7 @@ import threading
 import time
 import traceback
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psutil
 
@@ -28,9 +30,14 @@ from core.settings import Settings, apply_offline_environment, load_settings
 from trainer.jobs.store import CONFIG_NAME, InvalidTransition, Job, JobStore, job_folder
 from trainer.jobs.config import TrainConfig, load_config
 
+if TYPE_CHECKING:
+    from trainer.jobs.openai_backend import RemoteState
+
 ERROR_LIMIT = 1500
 # How many of the OpenAI job's event messages the job record keeps for the UI.
 EVENT_MESSAGES_KEPT = 20
+# How often a long wait between polls looks at the cancel flag.
+CANCEL_CHECK_S = 1.0
 # Our own errors whose message already says what happened and what to do.
 SELF_EXPLAINED = {"OpenAIAPIError", "ModelNotAvailable", "DatasetError", "JobSetupError"}
 
@@ -163,7 +170,9 @@ def _run_openai(settings: Settings, store: JobStore, job: Job, config: TrainConf
     client = openai_backend.client_for(settings, config.backend)  # OpenAI's, or Azure's with the same API
     provider = "Azure OpenAI" if config.backend == "azure" else "OpenAI"
     remote_id = job.remote_id
-    if not remote_id:  # a resumed job re-attaches to the job it already created
+    if remote_id:
+        print(f"following {provider} job {remote_id} again", flush=True)
+    else:  # a resumed or re-attached job follows the job it already created
         remote_id = openai_backend.submit(
             client,
             model=openai_backend.remote_model_name(config.backend, config.base_model or ""),
@@ -174,34 +183,19 @@ def _run_openai(settings: Settings, store: JobStore, job: Job, config: TrainConf
         )
         store.update(job.id, remote_id=remote_id)
         print(f"submitted {provider} job {remote_id}", flush=True)
-    after_event: str | None = None
-    messages: list[str] = []
+    summary: dict[str, Any] = {"remote_status": None, "events": []}
     try:
-        while True:
-            state = openai_backend.poll(client, remote_id, after_event=after_event)
-            after_event = state.last_event_id or after_event
-            for point in state.metrics:
-                store.add_metrics(job.id, **point)
-            if state.messages:
-                messages = (messages + state.messages)[-EVENT_MESSAGES_KEPT:]
-                store.update(job.id, summary={"remote_status": state.api_status, "events": messages})
-                for message in state.messages:
-                    print(message, flush=True)
-            if state.finished:
-                break
-            if store.is_cancel_requested(job.id):
-                raise JobCancelled()
-            time.sleep(config.poll_interval)
+        state = _follow(settings, store, job.id, config, remote_id, provider, summary)
     except BaseException as exc:
         # SIGTERM may land inside an HTTP call, where the client wraps our JobCancelled in its own error.
         if not isinstance(exc, JobCancelled) and not store.is_cancel_requested(job.id):
             raise
         _ignore_sigterm()  # the remote cancel must go through
-        openai_backend.cancel(client, remote_id, after_event=after_event)
+        _cancel_remote(store, job.id, client, remote_id, summary)
         raise JobCancelled() from None
     for point in state.result_metrics:  # the full series, where events skipped steps
         store.add_metrics(job.id, **point)
-    summary = {"remote_status": state.api_status, "events": messages, "trained_tokens": state.trained_tokens}
+    summary.update(remote_status=state.api_status, trained_tokens=state.trained_tokens)
     if config.backend == "azure":
         summary["note"] = billing_note()  # deploying the result bills by the hour
     if state.status == "succeeded":
@@ -210,6 +204,81 @@ def _run_openai(settings: Settings, store: JobStore, job: Job, config: TrainConf
         store.finish(job.id, "cancelled", error=f"The job was cancelled on the {provider} side.", summary=summary)
     else:
         store.finish(job.id, "failed", error=state.error or f"The {provider} job failed without a reason.", summary=summary)
+
+
+def _follow(settings: Settings, store: JobStore, job_id: str, config: TrainConfig, remote_id: str, provider: str,
+            summary: dict[str, Any]) -> "RemoteState":
+    """Poll the remote job until the provider says it ended; return its last state.
+
+    Polls go through a client without the SDK's own retries: a transient failure is retried here,
+    with `config`'s backoff, for as long as the provider is away, and noted in `summary["last_error"]`
+    (the job stays running). An error that waiting cannot fix ends the job, saying how to follow it again.
+    """
+    from core.openai_api import OpenAIAPIError, configured_secrets
+    from trainer.jobs import openai_backend
+    from trainer.jobs.hiccups import RetryPolicy, recovered_note, retry_note
+
+    poll_client = openai_backend.client_for(settings, config.backend, timeout=config.poll_timeout, max_retries=0)
+    policy = RetryPolicy(config.poll_retry_first, config.poll_retry_max)
+    secrets = configured_secrets(settings)
+    after_event: str | None = None
+    failures = 0
+    while True:
+        try:
+            state = openai_backend.poll(poll_client, remote_id, after_event=after_event)
+        except OpenAIAPIError as exc:
+            if not exc.transient:
+                raise OpenAIAPIError(f"{exc}\nThe {provider} job {remote_id} may still be running there: fix this, then resume "
+                                     f"the job (python -m trainer resume {job_id}) to follow it again.") from None
+            failures += 1
+            wait = policy.delay(failures, exc.retry_after)
+            summary["last_error"] = retry_note(exc, failures, wait, secrets)
+            store.update(job_id, summary=summary)
+            print(f"poll {failures} in a row failed, retrying in {wait:.1f} s: {summary['last_error']['message']}", flush=True)
+            _wait_unless_cancelled(store, job_id, wait)
+            continue
+        after_event = state.last_event_id or after_event
+        for point in state.metrics:
+            store.add_metrics(job_id, **point)
+        changed = bool(state.messages) or failures > 0 or summary["remote_status"] != state.api_status
+        if failures:
+            print(f"{provider} answered again after {failures} failed poll(s)", flush=True)
+            summary["last_error"] = recovered_note(summary["last_error"])
+            failures = 0
+        if state.messages:
+            summary["events"] = (summary["events"] + state.messages)[-EVENT_MESSAGES_KEPT:]
+            for message in state.messages:
+                print(message, flush=True)
+        summary["remote_status"] = state.api_status
+        if changed and not state.finished:  # the final summary is written with the job's end
+            store.update(job_id, summary=summary)
+        if state.finished:
+            return state
+        if store.is_cancel_requested(job_id):
+            raise JobCancelled()
+        _wait_unless_cancelled(store, job_id, config.poll_interval)
+
+
+def _wait_unless_cancelled(store: JobStore, job_id: str, seconds: float) -> None:
+    """Sleep, looking at the cancel flag every second: an inline job has no signal to wake it from a long backoff."""
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        time.sleep(min(left, CANCEL_CHECK_S))
+        if store.is_cancel_requested(job_id):
+            raise JobCancelled()
+
+
+def _cancel_remote(store: JobStore, job_id: str, client: Any, remote_id: str, summary: dict[str, Any]) -> None:
+    """Ask the provider to cancel; when it cannot be reached the job still ends cancelled here, saying so in its log and summary."""
+    from core.openai_api import OpenAIAPIError
+    from trainer.jobs import openai_backend
+
+    try:
+        openai_backend.request_cancel(client, remote_id)
+    except OpenAIAPIError as exc:
+        print(f"the remote cancel failed: {exc}", flush=True)
+        summary["cancel_error"] = str(exc)
+        store.update(job_id, summary=summary)
 
 
 def _relaunch_distributed_if_needed(job_id: str) -> None:
