@@ -23,6 +23,8 @@ from ui.i18n import T
 
 JOB_COLUMNS = ["id", "status", "backend", "model", "dataset", "created_at"]
 ACTIVE = ("queued", "running")
+# Up to this many steps the loss plot labels every step (see plot_update).
+FEW_STEPS = 40
 
 
 def jobs_table(settings: Settings, learner: str | None) -> pd.DataFrame:
@@ -39,6 +41,18 @@ def loss_frame(metrics: list[dict[str, Any]]) -> pd.DataFrame:
                 rows.append({"step": row["step"], "loss": row[key], "series": series})
     # Typed even when empty: the plot fixes its axis types on the first data it sees.
     return pd.DataFrame(rows, columns=["step", "loss", "series"]).astype({"step": "int64", "loss": "float64", "series": "str"})
+
+
+def plot_update(curve: pd.DataFrame, caption: str) -> dict[str, Any]:
+    """The loss plot's update: with few steps the steps are categories in step order, so each tick is a whole step.
+
+    Vega-Lite picks about one tick per 40 px, so a 14-step quantitative axis would read 1.0, 1.5, 2.0, ...;
+    past FEW_STEPS the automatic ticks fall on whole steps anyway and a category per step would crowd the axis.
+    """
+    steps = sorted(int(step) for step in curve["step"].unique())
+    if len(steps) <= FEW_STEPS:
+        return gr.update(value=curve.astype({"step": "str"}), sort=[str(step) for step in steps], caption=caption)
+    return gr.update(value=curve, sort=None, caption=caption)
 
 
 def build(settings: Settings, learner: gr.BrowserState, tab: gr.Tab) -> None:
@@ -82,7 +96,7 @@ def build(settings: Settings, learner: gr.BrowserState, tab: gr.Tab) -> None:
         # The plot fixes its series (colour domain) when it is drawn and only swaps data on later updates, so the
         # caption names the series: its change when validation loss first arrives makes gradio redraw the chart.
         series = "plot.with_validation" if (curve["series"] == "validation").any() else "plot.train_only"
-        plot = gr.update(value=curve, caption=text(lang, series)) if len(curve) else None
+        plot = plot_update(curve, text(lang, series)) if len(curve) else None
         return frame, gr.update(choices=ids, value=job_id), describe_progress(job, lang), plot
 
     def start_job(learner_id: str | None, name: str | None, preset_name: str, backend_name: str, epoch_count: int | str):

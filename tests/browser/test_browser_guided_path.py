@@ -197,6 +197,9 @@ def watch_job_in_jobs_tab(chat: ChatPage, job_id: str) -> None:
     # Two series on one plot: the held-back share gives a validation loss beside the train loss.
     expect(chat.page.locator("#loss-plot")).to_contain_text("validation", timeout=10_000)
     expect(chat.page.locator("#loss-plot")).to_contain_text("train", timeout=10_000)
+    # Whole steps on the axis: Vega-Lite's own ticks on a short run would read 1.0, 1.5, 2.0, ...
+    axis = chat.page.locator("#loss-plot [aria-roledescription=axis]").first.get_attribute("aria-label") or ""
+    assert "discrete scale" in axis and not re.search(r"\d\.\d", axis), axis
     chat.screenshot("jobs-tab-finished")
 
 
