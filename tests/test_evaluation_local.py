@@ -24,6 +24,8 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL_CACHE = Path(os.environ.get("TUTOR_TEST_MODEL_CACHE", ROOT / ".cache" / "models"))
+# The reports this run produced, kept for reading the figures afterwards (like the browser tests' screenshots).
+ARTIFACTS = ROOT / "test-artifacts" / "evaluation"
 # Written for this test in the training answers' form: five " - "-separated lines opening with the element.
 HELD_OUT = {
     "Zinc": "Zinc, a metal of blue-grey - It keeps steel from rusting away - In brass, it's a part - "
@@ -64,6 +66,11 @@ def held_out(tmp_path_factory: pytest.TempPathFactory, train_file: Path) -> Path
     return path
 
 
+def keep(name: str, content: dict[str, Any]) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / f"{name}.json").write_text(json.dumps(content, indent=2, ensure_ascii=False), encoding="utf-8")
+
+
 def train(env: dict[str, str], train_file: Path, *options: str) -> str:
     """Start a job through the CLI, wait for it and return its id."""
     started = run_cli(env, "train", str(train_file), *options, "--json", timeout=60)
@@ -90,6 +97,7 @@ def test_quick_preset_learns_the_form_and_eval_shows_it(quick_job: dict[str, Any
     result = run_cli(env, "eval", job_id, "--data", str(quick_job["held_out"]), "--json")
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
+    keep("quick-job", {"status": {k: status[k] for k in ("hyperparameters", "started_at", "finished_at")}, "report": report})
     assert report["job"] == job_id and report["examples"] == len(HELD_OUT) and "wins" in report
     base, tuned = report["metrics"]["base"], report["metrics"]["tuned"]
     rows = "\n".join(f"{row['prompt']}\n  base: {row['base']}\n  tuned: {row['tuned']}" for row in report["rows"])
@@ -113,6 +121,7 @@ def test_the_longer_run_reports_overfitting_and_keeps_the_best_checkpoint(env: d
     evals = [row for row in status["metrics"] if row["eval_loss"] is not None]
     assert len(evals) >= 3 and all(isinstance(row["step"], int) for row in evals)
     found = status["overfitting"]
+    keep("longer-job", {"eval_losses": evals, "overfitting": found})
     assert found is not None, evals
     assert found["best_step"] < found["last_step"] and found["last_eval_loss"] > found["best_eval_loss"]
     assert Path(found["checkpoint"], "adapter_config.json").is_file()
