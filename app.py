@@ -82,10 +82,13 @@ def main() -> None:
     report = ensure_index(settings)
     print(f"Lesson index ready: {report.total_sections} sections ({report.added} files added, {report.updated} updated, {report.skipped} unchanged)")
     # Jobs whose worker died while the app was down are marked interrupted (and can be resumed);
-    # hosted jobs already created on the provider's side are followed again by their remote id.
+    # hosted jobs already created on the provider's side are followed again by their remote id, and
+    # local jobs that were still queued get a new worker that waits in their place.
     for job in recover_jobs(open_store(settings), settings):
         if job.finished:
             print(f"Job {job.id} was interrupted: {job.error}")
+        elif job.backend == "local":
+            print(f"Job {job.id}: waiting in the queue again, in its place (its worker was gone)")
         else:
             print(f"Job {job.id}: following {job.backend} job {job.remote_id} again")
     build_app(settings).queue(default_concurrency_limit=8).launch(i18n=T)

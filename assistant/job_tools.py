@@ -17,6 +17,7 @@ from core.texts import has_text, text
 from trainer.jobs import control, inference
 from trainer.jobs.config import TrainConfig
 from trainer.jobs.hiccups import describe_retrying
+from trainer.jobs.job_queue import describe_queue
 from trainer.jobs.store import Job
 
 _SPARK = "▁▂▃▄▅▆▇█"
@@ -55,6 +56,8 @@ def describe_progress(job: dict[str, Any], lang: str) -> str:
             lines.append(text(lang, "job.eval_loss", loss=evals[-1]))
         if last.get("tokens_per_s"):
             lines.append(f"{last['tokens_per_s']:.0f} tokens/s")
+    elif job.get("queue_position") is not None:
+        lines.append(describe_queue(job, lang))
     elif job["status"] in ("queued", "running"):
         lines.append(text(lang, "job.loading"))
     if job.get("error"):

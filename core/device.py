@@ -25,6 +25,33 @@ def zero_gpu_active() -> bool:
     return flag in ("1", "t", "true") and importlib.util.find_spec("spaces") is not None
 
 
+def gpu_devices() -> list[str]:
+    """The CUDA devices this process may use, as CUDA_VISIBLE_DEVICES entries, found without importing torch.
+
+    CUDA_VISIBLE_DEVICES when set (empty or -1: none); else the NVIDIA driver's list of GPUs (Linux);
+    else torch's count where torch is already imported; else none. ZeroGPU lends its GPU per call, so
+    there a job slot is not a device (this counts what the driver shows, usually nothing).
+    """
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None:
+        entries = [part.strip() for part in visible.split(",") if part.strip()]
+        return [] if not entries or entries[0] == "-1" else entries
+    try:
+        return [str(index) for index in range(len(os.listdir("/proc/driver/nvidia/gpus")))]
+    except OSError:
+        pass
+    import sys
+
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available():
+        return [str(index) for index in range(torch.cuda.device_count())]
+    return []
+
+
+def gpu_count() -> int:
+    return len(gpu_devices())
+
+
 def gpu_task(duration: Duration) -> Callable[[F], F]:
     """Decorator factory: `spaces.GPU(duration=...)` on ZeroGPU, the identity elsewhere.
 

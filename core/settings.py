@@ -57,6 +57,13 @@ class Settings(BaseSettings):
     job_runner: Literal["auto", "process", "inline"] = Field(
         "auto", validation_alias="TUTOR_JOB_RUNNER", description="Where fine-tune jobs run; auto = inline on ZeroGPU, else process."
     )
+    job_slots: int | None = Field(
+        None, ge=1, validation_alias="TUTOR_JOB_SLOTS",
+        description="Local jobs training at once on this machine (default: 1 on CPU, one per GPU); the rest wait queued, in order.",
+    )
+    jobs_per_learner: int = Field(
+        1, ge=1, validation_alias="TUTOR_JOBS_PER_LEARNER", description="Queued or running jobs one learner may have at once.",
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -108,6 +115,15 @@ class Settings(BaseSettings):
 
             return "inline" if zero_gpu_active() else "process"
         return self.job_runner
+
+    @property
+    def job_slots_in_use(self) -> int:
+        """`job_slots`, or by default one per GPU this process may use (1 without a GPU)."""
+        if self.job_slots is not None:
+            return self.job_slots
+        from core.device import gpu_count
+
+        return max(1, gpu_count())
 
     @property
     def chat_model(self) -> str:

@@ -262,7 +262,7 @@ def orphan(settings: Settings, fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
 
 def test_after_a_restart_a_running_hosted_job_is_followed_again(settings: Settings, fake_openai: FakeOpenAI,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    remote = openai_settings(settings, fake_openai)
+    remote = openai_settings(settings, fake_openai).model_copy(update={"jobs_per_learner": 2})  # two orphans of one learner
     job = orphan(remote, fake_openai, monkeypatch, submitted=True)
     never_created = orphan(remote, fake_openai, monkeypatch, submitted=False)
     assert creates(fake_openai) == 1

@@ -4,7 +4,8 @@
 returns the exit code. The `train` options are generated from `TrainConfig`, so the CLI, the chat
 tool and the UI accept the same settings with the same help. JSON outputs are contracts: `train
 --json` ends with one line `{"id", "status", "backend", "model", "notices"}` (notices: OpenAI's
-closure dates or Azure's hourly billing, empty for local jobs); `status --json` prints the `job_status` object;
+closure dates or Azure's hourly billing, empty for local jobs); `status --json` prints the `job_status` object
+(`queue_position`: 1 = next to start, null unless a local job waits for a training slot);
 `compare --json` prints {"base": ..., "tuned": ...}.
 """
 
@@ -28,6 +29,7 @@ from trainer.jobs.control import (
 from core.model_loading import ModelNotAvailable
 from trainer.jobs.config import DEFAULT_OPENAI_MODEL, PRESETS, TrainConfig
 from trainer.jobs.hiccups import describe_retrying
+from trainer.jobs.job_queue import describe_queue
 
 # Printed to stderr without a traceback (exit status 2) by trainer.cli.main.
 USER_ERRORS: tuple[type[BaseException], ...] = (
@@ -163,6 +165,9 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
     print(f"created {status['created_at']}  started {status['started_at'] or '-'}  finished {status['finished_at'] or '-'}")
     if status["error"]:
         print(f"error: {status['error']}")
+    queued = describe_queue(status, "en")
+    if queued:
+        print(queued)
     retrying = describe_retrying(status["summary"], status["backend"], "en") if status["status"] in ("queued", "running") else None
     if retrying:
         print(retrying)

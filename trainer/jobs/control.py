@@ -1,9 +1,11 @@
 """Start, cancel, resume and recover fine-tune jobs; the one implementation behind chat, CLI and UI.
 
-`start_job` checks the config and data, copies the data into the job's folder (later edits to the
+`start_job` checks the config and data and the learner's limit (`TUTOR_JOBS_PER_LEARNER` queued or
+running jobs), copies the data into the job's folder (later edits to the
 dataset do not change a running job), records the job as queued and starts
 `python -m trainer.jobs.worker JOB_ID` in its own session, its output going to `worker.log` (never to a
-pipe nobody reads). Nothing here imports torch (off ZeroGPU), so the CLI returns at once.
+pipe nobody reads). A local job's runner then waits for one of the machine's `TUTOR_JOB_SLOTS` training
+slots, in creation order (`trainer.jobs.job_queue`). Nothing here imports torch (off ZeroGPU), so the CLI returns at once.
 
 A worker that dies without reporting is found by its pid (plus the process start time, against pid
 reuse): the process that launched it records `failed` with the signal; any other process marks it
@@ -18,6 +20,7 @@ is the app's, so cancel never signals it: the training loop sees the store's can
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -30,17 +33,20 @@ from typing import Any
 import psutil
 
 from core.settings import Settings, offline_environment, variable_names
+from core.texts import text
 from trainer.jobs.store import (
     CONFIG_NAME,
     LOG_NAME,
     Job,
     JobStore,
+    LearnerLimitReached,
     find_last_checkpoint,
     job_folder,
     new_job_id,
 )
 # Imported here, not when a job starts: on ZeroGPU its GPU function must exist before the app launches.
 from trainer.jobs.inline_runner import start_inline
+from trainer.jobs.job_queue import queue_details
 from trainer.jobs.config import HOSTED_BACKENDS, TrainConfig, holdout_count, save_config
 from trainer.jobs.overfitting import detect_overfitting
 from trainer.evaluation.report import load_report, report_summary
@@ -94,6 +100,7 @@ def start_job(settings: Settings, config: TrainConfig, owner: str = "default", *
     if config.validation_file is not None:
         check_dataset_file(config.validation_file, config.backend, "validation", model)
     store = open_store(settings)
+    _check_learner_limit(store, settings, owner, lang)  # early, before copying data; the insert checks again
     job_id = new_job_id()
     folder = job_folder(settings.data_dir, job_id).resolve()
     folder.mkdir(parents=True, exist_ok=False)
@@ -106,16 +113,31 @@ def start_job(settings: Settings, config: TrainConfig, owner: str = "default", *
     config = config.model_copy(update={"dataset": label, **files})
     config = config.with_examples(examples - config.held_out)
     save_config(config, folder / CONFIG_NAME)
-    store.create(
-        job_id=job_id, owner=owner, backend=config.backend, model=config.base_model or "",
-        dataset=label, config=config.model_dump(mode="json"),
-    )
+    try:
+        store.create(
+            job_id=job_id, owner=owner, backend=config.backend, model=config.base_model or "",
+            dataset=label, config=config.model_dump(mode="json"), owner_limit=settings.jobs_per_learner,
+        )
+    except LearnerLimitReached as exc:  # another start by the same learner got in first
+        shutil.rmtree(folder, ignore_errors=True)
+        raise JobSetupError(text(lang, "job.limit", active=exc.active, limit=settings.jobs_per_learner)) from None
     try:
         _launch(settings, store, job_id)
     except (OSError, RuntimeError) as exc:  # RuntimeError: no thread could be started
         store.finish(job_id, "failed", error=f"Could not start the job's runner: {exc}")
         raise JobSetupError(f"Could not start the runner for job {job_id}: {exc}") from None
     return store.get(job_id)
+
+
+def _check_learner_limit(store: JobStore, settings: Settings, owner: str, lang: str) -> None:
+    """Refuse a start beyond TUTOR_JOBS_PER_LEARNER; a job whose runner died does not count (it is recovered first)."""
+    def active() -> int:
+        return sum(1 for job in store.active() if job.owner == owner)
+
+    if active() >= settings.jobs_per_learner:
+        recover_jobs(store, settings)
+    if active() >= settings.jobs_per_learner:
+        raise JobSetupError(text(lang, "job.limit", active=active(), limit=settings.jobs_per_learner))
 
 
 def _on_openai_platform(settings: Settings) -> bool:
@@ -296,7 +318,9 @@ def recover_jobs(store: JobStore, settings: Settings | None = None) -> list[Job]
 
     With `settings`, a hosted job that already has its remote id is followed again by a new runner
     (`reattach`): the provider kept training it while nobody watched, and it ends when the provider
-    says so. Any other orphan (and every one without `settings`) is marked interrupted, to be resumed.
+    says so; a local job still waiting in the queue (never started training) gets a new runner too and
+    keeps its place, which is its creation time. Any other orphan (and every one without `settings`)
+    is marked interrupted, to be resumed.
     """
     recovered = []
     now = time.time()
@@ -305,7 +329,9 @@ def recover_jobs(store: JobStore, settings: Settings | None = None) -> list[Job]
             continue
         if job.status == "queued" and job.pid is None and now - job.created_at < LAUNCH_WINDOW_S:
             continue  # its launcher is still starting the worker
-        if settings is not None and job.backend in HOSTED_BACKENDS and job.remote_id and not job.cancel_requested:
+        if settings is not None and not job.cancel_requested and (
+            (job.backend in HOSTED_BACKENDS and job.remote_id) or (job.backend == "local" and job.status == "queued")
+        ):
             ended = reattach(settings, store, job)
         else:
             ended = store.finish(job.id, "interrupted", error=INTERRUPTED_REASON)
@@ -315,7 +341,10 @@ def recover_jobs(store: JobStore, settings: Settings | None = None) -> list[Job]
 
 
 def reattach(settings: Settings, store: JobStore, job: Job) -> Job | None:
-    """Start a runner that follows the hosted job `job.remote_id` again (no new remote job); None if another process did.
+    """Start a new runner for an orphan; None if another process did.
+
+    A hosted job is followed again by `job.remote_id` (no new remote job); a queued local job waits
+    for its slot again, in its old place.
 
     The claim records this process as the job's runner until the new one starts, so nobody else
     takes the job meanwhile; a runner that cannot start leaves the job interrupted, to be resumed.
@@ -411,14 +440,14 @@ def job_status(settings: Settings, job_id: str, owner: str | None = None) -> dic
     store = open_store(settings)
     recover_jobs(store, settings)
     job = store.get(job_id, owner)
-    return describe_job(job, store.metrics(job_id), settings)
+    return describe_job(job, store.metrics(job_id), settings, store)
 
 
 def list_jobs(settings: Settings, owner: str = "default") -> list[dict[str, Any]]:
     """The learner's jobs, newest first, without metric rows (see `job_status` for those)."""
     store = open_store(settings)
     recover_jobs(store, settings)
-    return [describe_job(job, None, settings) for job in store.list(owner)]
+    return [describe_job(job, None, settings, store) for job in store.list(owner)]
 
 
 def job_metrics(settings: Settings, job_id: str, owner: str | None = None) -> list[dict[str, Any]]:
@@ -427,7 +456,9 @@ def job_metrics(settings: Settings, job_id: str, owner: str | None = None) -> li
     return store.metrics(job_id)
 
 
-def describe_job(job: Job, metrics: list[dict[str, Any]] | None, settings: Settings) -> dict[str, Any]:
+def describe_job(job: Job, metrics: list[dict[str, Any]] | None, settings: Settings, store: JobStore) -> dict[str, Any]:
+    """The job's read model, with its place in the queue (`queue_position`: 1 = next to
+    start, None unless it is a local job waiting for a slot; `queue_length`, `queue_wait_s`, `queue_slots`)."""
     config = TrainConfig.model_validate(job.config)
     out: dict[str, Any] = {
         "id": job.id,
@@ -450,6 +481,7 @@ def describe_job(job: Job, metrics: list[dict[str, Any]] | None, settings: Setti
         "summary": job.summary,
         "log_path": str(job_folder(settings.data_dir, job.id) / LOG_NAME),
     }
+    out.update(queue_details(store, job.id, settings))
     if metrics is not None:
         out["metrics"] = metrics
         folder = job_folder(settings.data_dir, job.id)

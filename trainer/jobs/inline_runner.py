@@ -5,7 +5,8 @@ length of that call, so a worker process would train without one. Inline, the th
 same `trainer.jobs.worker.run_job` through `gpu_task` with a duration estimated from the job's config;
 off ZeroGPU `gpu_task` changes nothing and the job simply trains in the thread.
 
-The job record stays the contract: the job records the app's pid (and start time) while queued and
+A local job first waits in this thread for a training slot (`trainer.jobs.job_queue`), before the
+GPU call. The job record stays the contract: the job records the app's pid (and start time) while queued and
 the training process's pid once running (on ZeroGPU the worker `spaces` forks from the app), so
 `recover_jobs` marks it interrupted when that process is gone. Cancel is the store's flag, checked by
 the training callback after every step (and by the OpenAI poll loop), since there is no process of
@@ -57,7 +58,12 @@ def run_inline(settings: Settings, job_id: str) -> None:
     try:
         backend = store.get(job_id).backend
         # An OpenAI job only polls an API: it needs no GPU, and must not spend the learner's GPU quota.
-        (run_job_on_gpu if backend == "local" else _run_job)(settings, job_id)
+        # A local one waits for its training slot here, outside the GPU call, which would count the wait.
+        if backend == "local":
+            if _wait_for_slot(settings, store, job_id):
+                run_job_on_gpu(settings, job_id)
+        else:
+            _run_job(settings, job_id)
     except BaseException as exc:  # a refused or aborted GPU call (quota, duration) lands here
         # `spaces` reports those as gradio.Error, whose str() is a repr; its message reads better.
         message = getattr(exc, "message", None) if type(exc).__module__.startswith("gradio") else None
@@ -71,6 +77,17 @@ def run_inline(settings: Settings, job_id: str) -> None:
         store.finish(job_id, "cancelled")
     else:
         store.finish(job_id, "failed", error=f"The job stopped before it finished: {reason}.{hint}")
+
+
+def _wait_for_slot(settings: Settings, store: JobStore, job_id: str) -> bool:
+    """Queue for a training slot (see `trainer.jobs.job_queue`); False when the job ended or was cancelled meanwhile."""
+    from trainer.jobs.job_queue import wait_for_slot
+
+    me = psutil.Process()
+    outcome = wait_for_slot(settings, store, job_id, pid=me.pid, pid_started_at=me.create_time())
+    if outcome == "cancel":
+        store.finish(job_id, "cancelled")
+    return outcome == "claimed"
 
 
 def _run_job(settings: Settings, job_id: str) -> int:

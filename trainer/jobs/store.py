@@ -2,7 +2,9 @@
 
 A job moves queued → running → succeeded | failed | cancelled | interrupted; a failed or
 interrupted local job may go back to queued to resume from its checkpoint, and a hosted job whose
-runner vanished goes back to queued to be followed again (`claim_orphan`). Every status change
+runner vanished goes back to queued to be followed again (`claim_orphan`). A local job leaves
+`queued` only through `claim_slot`: fewer than the machine's slots are training and it is the oldest
+waiting local job (created_at, id), so jobs start in order whichever process runs them. Every status change
 is one short transaction that checks the current status, so two processes cannot both finish
 the same job. Metric rows are keyed by (job, step): a validation loss logged at the same step
 as the training loss completes that row, and a resumed run overwrites only the steps it redoes.
@@ -60,7 +62,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     remote_id TEXT,
     fine_tuned_model TEXT,
     summary TEXT,
-    runner TEXT NOT NULL DEFAULT 'process'
+    runner TEXT NOT NULL DEFAULT 'process',
+    slot INTEGER
 );
 CREATE INDEX IF NOT EXISTS jobs_owner ON jobs(owner, created_at);
 CREATE TABLE IF NOT EXISTS metrics (
@@ -80,6 +83,15 @@ CREATE TABLE IF NOT EXISTS metrics (
 
 class JobNotFound(LookupError):
     """No job with that id (for that learner)."""
+
+
+class LearnerLimitReached(RuntimeError):
+    """The learner already has as many queued or running jobs as allowed; `active` says how many."""
+
+    def __init__(self, owner: str, active: int) -> None:
+        super().__init__(f"Learner {owner!r} already has {active} queued or running job(s).")
+        self.owner = owner
+        self.active = active
 
 
 class InvalidTransition(ValueError):
@@ -109,6 +121,7 @@ class Job:
     fine_tuned_model: str | None = None
     summary: dict[str, Any] = field(default_factory=dict)
     runner: str = "process"  # "process": a worker process of its own; "inline": a thread of the app that started it
+    slot: int | None = None  # which of the machine's job slots a running local job holds (0-based)
 
     @property
     def finished(self) -> bool:
@@ -128,7 +141,7 @@ class JobStore:
         with self._connect() as conn:
             conn.execute("PRAGMA journal_mode=WAL")  # readers never block the worker's writes
             conn.executescript(_SCHEMA)
-            _add_runner_column(conn)
+            _add_columns(conn)
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -153,8 +166,17 @@ class JobStore:
 
     # -- jobs ---------------------------------------------------------------------------------
 
-    def create(self, *, job_id: str, owner: str, backend: str, model: str, dataset: str, config: dict[str, Any]) -> Job:
+    def create(self, *, job_id: str, owner: str, backend: str, model: str, dataset: str, config: dict[str, Any],
+               owner_limit: int | None = None) -> Job:
+        """Record a queued job; with `owner_limit`, raise LearnerLimitReached when the owner already has
+        that many queued or running jobs (checked in the insert's own transaction, so two quick starts
+        cannot both pass)."""
         with self._transaction() as conn:
+            if owner_limit is not None:
+                active = conn.execute("SELECT COUNT(*) FROM jobs WHERE owner = ? AND status IN ('queued', 'running')",
+                                      (owner,)).fetchone()[0]
+                if active >= owner_limit:
+                    raise LearnerLimitReached(owner, active)
             conn.execute(
                 "INSERT INTO jobs (id, owner, backend, model, dataset, status, config, created_at) "
                 "VALUES (?, ?, ?, ?, ?, 'queued', ?, ?)",
@@ -202,7 +224,7 @@ class JobStore:
             if status in FINISHED:
                 updates["finished_at"] = now
             if status == "queued":  # a resume starts a fresh attempt
-                updates.update(finished_at=None, cancel_requested=0, pid=None, pid_started_at=None)
+                updates.update(finished_at=None, cancel_requested=0, pid=None, pid_started_at=None, slot=None)
             _update(conn, job_id, updates)
         return self.get(job_id)
 
@@ -232,6 +254,55 @@ class JobStore:
                 return None
             _update(conn, job.id, {"status": "queued", "pid": pid, "pid_started_at": pid_started_at, "error": None})
         return self.get(job.id)
+
+    def claim_slot(self, job_id: str, slots: int, *, pid: int | None, pid_started_at: float | None) -> str:
+        """Try to start queued local job `job_id` in one of `slots` training slots; one transaction.
+
+        Returns "claimed" (the job is now running, holding the lowest free slot, with `pid` as its
+        runner), "wait" (all slots busy, or an older local job is still waiting: first come, first
+        served), "cancel" (cancel was requested while it waited) or "ended" (it is no longer queued).
+        """
+        with self._transaction() as conn:
+            row = conn.execute("SELECT status, cancel_requested, created_at FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            if row is None:
+                raise JobNotFound(f"No fine-tune job {job_id!r}.")
+            if row["status"] != "queued":
+                return "ended"
+            if row["cancel_requested"]:
+                return "cancel"
+            held = [r["slot"] for r in conn.execute("SELECT slot FROM jobs WHERE backend = 'local' AND status = 'running'")]
+            if len(held) >= slots or _waiting_ahead(conn, job_id, row["created_at"]):
+                return "wait"
+            slot = min(set(range(slots)) - set(held))
+            _update(conn, job_id, {"status": "running", "started_at": time.time(), "error": None, "pid": pid,
+                                   "pid_started_at": pid_started_at, "slot": slot})
+        return "claimed"
+
+    def queue_position(self, job_id: str) -> tuple[int, int] | None:
+        """(position, waiting) of a queued local job: 1 = next to start, of `waiting` local jobs in the queue;
+        None for any other job (running, finished, hosted, or cancelled while it waited)."""
+        with self._connect() as conn:
+            row = conn.execute("SELECT status, backend, cancel_requested, created_at FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            if row is None or row["status"] != "queued" or row["backend"] != "local" or row["cancel_requested"]:
+                return None
+            ahead = _waiting_ahead(conn, job_id, row["created_at"])
+            waiting = conn.execute(f"SELECT COUNT(*) FROM jobs WHERE {_WAITING}").fetchone()[0]
+        return ahead + 1, waiting
+
+    def training(self) -> list[Job]:
+        """Local jobs holding a training slot now (running), oldest start first."""
+        with self._connect() as conn:
+            rows = conn.execute("SELECT * FROM jobs WHERE backend = 'local' AND status = 'running' ORDER BY started_at").fetchall()
+        return [_row_to_job(row) for row in rows]
+
+    def recent_durations(self, limit: int = 10) -> list[float]:
+        """Seconds from start to end of the latest succeeded local jobs (for a rough queue wait)."""
+        with self._connect() as conn:
+            rows = conn.execute(
+                "SELECT finished_at - started_at AS took FROM jobs WHERE backend = 'local' AND status = 'succeeded' "
+                "AND started_at IS NOT NULL AND finished_at IS NOT NULL ORDER BY finished_at DESC LIMIT ?", (limit,)
+            ).fetchall()
+        return [max(0.0, row["took"]) for row in rows]
 
     def update(self, job_id: str, **fields: Any) -> None:
         """Set non-status fields (pid, adapter_path, remote_id, summary...)."""
@@ -284,16 +355,31 @@ class JobStore:
         return out
 
 
-def _add_runner_column(conn: sqlite3.Connection) -> None:
-    """Stores made before inline runners lack `runner`; their jobs all ran in worker processes."""
-    columns = {row["name"] for row in conn.execute("PRAGMA table_info(jobs)")}
-    if "runner" in columns:
-        return
-    try:
-        conn.execute("ALTER TABLE jobs ADD COLUMN runner TEXT NOT NULL DEFAULT 'process'")
-    except sqlite3.OperationalError:
-        if "runner" not in {row["name"] for row in conn.execute("PRAGMA table_info(jobs)")}:
-            raise  # not another process adding it at the same moment
+# Local jobs waiting for a training slot, in the order they start.
+_WAITING = "backend = 'local' AND status = 'queued' AND cancel_requested = 0"
+
+
+def _waiting_ahead(conn: sqlite3.Connection, job_id: str, created_at: float) -> int:
+    return conn.execute(
+        f"SELECT COUNT(*) FROM jobs WHERE {_WAITING} AND (created_at < ? OR (created_at = ? AND id < ?))",
+        (created_at, created_at, job_id),
+    ).fetchone()[0]
+
+
+# Columns added after the first release, with their definitions: stores made before lack them
+# (`runner`: all their jobs ran in worker processes; `slot`: no job held a numbered slot).
+_ADDED_COLUMNS = {"runner": "TEXT NOT NULL DEFAULT 'process'", "slot": "INTEGER"}
+
+
+def _add_columns(conn: sqlite3.Connection) -> None:
+    for name, definition in _ADDED_COLUMNS.items():
+        if name in {row["name"] for row in conn.execute("PRAGMA table_info(jobs)")}:
+            continue
+        try:
+            conn.execute(f"ALTER TABLE jobs ADD COLUMN {name} {definition}")
+        except sqlite3.OperationalError:
+            if name not in {row["name"] for row in conn.execute("PRAGMA table_info(jobs)")}:
+                raise  # not another process adding it at the same moment
 
 
 def _update(conn: sqlite3.Connection, job_id: str, fields: dict[str, Any]) -> None:

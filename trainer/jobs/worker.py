@@ -1,12 +1,14 @@
 """The job worker: `python -m trainer.jobs.worker JOB_ID` runs one recorded job to its end.
 
 It runs in its own process group (started by `trainer.jobs.control`), so the app and the CLI never
-wait on it. It marks the job running, trains locally or drives the OpenAI job, records metrics as
+wait on it. A local job first waits for one of the machine's training slots (`trainer.jobs.job_queue`,
+which marks it running); a hosted job is marked running at once. It trains locally or drives the OpenAI job, records metrics as
 they come, and ends the job succeeded, failed (with the reason) or cancelled. A hosted job's polls
 ride out provider hiccups (no answer, 429, 5xx) with backoff, the job staying running with the last
 error in its summary (`trainer.jobs.hiccups`); only the provider's verdict ends it. SIGTERM means
-cancel: the handler raises `JobCancelled` at once, wherever the worker is. With several GPUs the
-worker re-executes itself under `accelerate launch` (same pid, so the job record stays right).
+cancel: the handler raises `JobCancelled` at once, wherever the worker is (waiting in the queue too).
+With several GPUs and one slot the worker re-executes itself under `accelerate launch` (same pid, so
+the job record stays right); with several slots each job trains on its slot's GPU.
 
 The inline runner (`trainer.jobs.inline_runner`) calls the same `run_job` in a thread of the app with
 `inline=True`: no signal handler (signals belong to the app) and no re-exec; cancel then comes only
@@ -67,19 +69,30 @@ def run_job(settings: Settings, job_id: str, *, inline: bool = False) -> int:
     except (OSError, ValueError) as exc:
         store.finish(job_id, "failed", error=f"The job's {CONFIG_NAME} could not be read: {exc}")
         return 1
-    if config.backend == "local" and not inline:
-        _relaunch_distributed_if_needed(job_id)  # exec would replace the app
     main_process = os.environ.get("RANK", "0") == "0"
     if not inline:
         signal.signal(signal.SIGTERM, _raise_cancelled)
-    if main_process:
-        try:
-            me = psutil.Process()
-            store.transition(job_id, "running", pid=me.pid, pid_started_at=me.create_time())
-        except InvalidTransition as exc:  # cancelled (or otherwise ended) before the worker started
-            print(exc, flush=True)
-            return 0
+    me = psutil.Process()
     try:
+        if config.backend == "local":
+            # A local job trains once it holds one of the machine's slots (`trainer.jobs.job_queue`);
+            # processes under `accelerate launch` (LOCAL_RANK set) run a job their launcher already started.
+            if "LOCAL_RANK" not in os.environ:
+                job = store.get(job_id)
+                claimed = inline and job.status == "running"  # the inline runner waited for the slot
+                if not claimed and not _take_slot(settings, store, job_id, me):
+                    return 0
+                if inline:
+                    store.update(job_id, pid=me.pid, pid_started_at=me.create_time())  # on ZeroGPU: the GPU worker
+                else:
+                    _place_on_gpus(settings, store.get(job_id))
+                    _relaunch_distributed_if_needed(job_id)  # exec would replace the app
+        elif main_process:
+            try:
+                store.transition(job_id, "running", pid=me.pid, pid_started_at=me.create_time())
+            except InvalidTransition as exc:  # cancelled (or otherwise ended) before the worker started
+                print(exc, flush=True)
+                return 0
         if store.is_cancel_requested(job_id):
             raise JobCancelled()
         job = store.get(job_id)
@@ -101,6 +114,37 @@ def run_job(settings: Settings, job_id: str, *, inline: bool = False) -> int:
             store.finish(job_id, "failed", error=describe_error(exc, settings))
         return 1
     return 0
+
+
+def _take_slot(settings: Settings, store: JobStore, job_id: str, me: psutil.Process) -> bool:
+    """Wait in the queue until the job holds a training slot; False when it ended meanwhile (JobCancelled if cancelled)."""
+    from trainer.jobs.job_queue import wait_for_slot
+
+    def waiting(position: int, of: int) -> None:
+        print(f"job {job_id}: queued, position {position} of {of} (TUTOR_JOB_SLOTS={settings.job_slots_in_use})", flush=True)
+
+    outcome = wait_for_slot(settings, store, job_id, pid=me.pid, pid_started_at=me.create_time(), on_wait=waiting)
+    if outcome == "cancel":
+        raise JobCancelled()
+    if outcome == "ended":  # ended by someone else (a recovery, a cancel) before it could start
+        print(f"job {job_id}: no longer queued ({store.get(job_id).status}); nothing to run", flush=True)
+        return False
+    print(f"job {job_id}: training in slot {store.get(job_id).slot}", flush=True)
+    return True
+
+
+def _place_on_gpus(settings: Settings, job: Job) -> None:
+    """With several slots on a machine with several GPUs, a job trains on its slot's GPU alone.
+
+    With one slot it keeps every GPU (`_relaunch_distributed_if_needed` spreads it over them).
+    Set before torch is imported, so CUDA sees only that device.
+    """
+    from core.device import gpu_devices
+
+    devices = gpu_devices()
+    if settings.job_slots_in_use > 1 and len(devices) > 1 and job.slot is not None:
+        os.environ["CUDA_VISIBLE_DEVICES"] = devices[job.slot % len(devices)]
+        print(f"job {job.id}: on GPU {os.environ['CUDA_VISIBLE_DEVICES']}", flush=True)
 
 
 def _raise_cancelled(signum: int, frame: Any) -> None:
