@@ -1,12 +1,16 @@
 """finetune-tutor's Gradio app (also the Hugging Face Spaces entry).
 
-It assembles the tabs from ui/ around one Agent and exposes `/chat` for API clients; every action
-calls a function in assistant/, knowledge/ or trainer/. Run `python app.py` (GRADIO_SERVER_NAME/PORT apply).
+It assembles the tabs from ui/ around one Agent and exposes `/new_learner` and `/chat` for API clients; every
+action calls a function in assistant/, knowledge/ or trainer/. Who the learner is (a Hugging Face sign-in, a user
+of the password file, or a signed learner token) is decided by `ui.identity`.
+Run `python app.py` (GRADIO_SERVER_NAME/PORT apply).
 """
 
 from __future__ import annotations
 
-import uuid
+import importlib.util
+import os
+from typing import Mapping
 
 from core.settings import apply_offline_environment, load_settings
 from core.device import zero_gpu_active
@@ -19,7 +23,6 @@ if zero_gpu_active():
 
 import gradio as gr  # noqa: E402
 
-from assistant.learner_state import LEARNER_ID  # noqa: E402
 from assistant.conversation import Agent  # noqa: E402
 from core.llm import make_backend  # noqa: E402
 from core.settings import Settings  # noqa: E402
@@ -27,42 +30,59 @@ from core.texts import DEFAULT_LANGUAGE, text  # noqa: E402
 from assistant.toolbox import default_toolbox  # noqa: E402
 from ui import chat_tab, dataset_tab, jobs_tab  # noqa: E402
 from ui.i18n import T  # noqa: E402
-
-# API clients that name no learner share this one.
-API_LEARNER = "api"
+from ui.identity import Identity, resolve_learner  # noqa: E402
 
 
-def build_app(settings: Settings) -> gr.Blocks:
+def hf_oauth_enabled(environ: Mapping[str, str] = os.environ) -> bool:
+    """A Space with `hf_oauth: true` (the Hub sets OAUTH_CLIENT_ID) and gradio's OAuth extras installed."""
+    if not (environ.get("SPACE_ID") and environ.get("OAUTH_CLIENT_ID")):
+        return False
+    if importlib.util.find_spec("authlib") is None or importlib.util.find_spec("itsdangerous") is None:
+        print("hf_oauth is on but gradio[oauth] is not installed: sign-in is off, learners get tokens.")
+        return False
+    return True
+
+
+def build_app(settings: Settings, identity: Identity | None = None) -> gr.Blocks:
     agent = Agent(settings, make_backend(settings), default_toolbox())
+    identity = identity or Identity.from_settings(settings)
 
-    def chat(message: str, learner: str = API_LEARNER) -> str:
+    def new_learner() -> str:
+        """A token for a new learner of your own: pass it as `learner` to /chat. Keep it; it is the only key to that learner's datasets and jobs."""
+        return identity.new_token()
+
+    def chat(message: str, learner: str | None = None, request: gr.Request = None,
+             profile: gr.OAuthProfile | None = None) -> str:
         """Ask finetune-tutor: a lesson question, a dataset request or a job request. Returns the answer in markdown, with citations.
 
-        `learner` (optional) keeps one API client's datasets, jobs and language apart from another's.
+        `learner` is the token from /new_learner (not needed when signed in): it keeps one client's datasets, jobs and language apart from another's.
         """
         if not isinstance(message, str):
             raise gr.Error(text(DEFAULT_LANGUAGE, "api.message_not_text"))
-        if not isinstance(learner, str) or not LEARNER_ID.match(learner):
-            raise gr.Error(text(DEFAULT_LANGUAGE, "api.bad_learner"))
-        return agent.answer_text(message, learner=learner)
+        who = resolve_learner(identity, learner, request, profile)
+        return agent.answer_text(message, learner=who)
 
     with gr.Blocks(title="finetune-tutor", fill_height=True) as demo:
+        # The browser keeps its learner token in local storage: two browsers never share datasets, jobs or progress.
         learner = gr.BrowserState(None, storage_key="finetune-tutor-learner")
         gr.Markdown("## finetune-tutor")
         gr.Markdown(T("tagline"))
+        if identity.mode == "oauth":
+            gr.LoginButton()
         with gr.Tabs():
             with gr.Tab(T("chat_tab"), id="chat"):
-                chat_tab.build(agent, learner)
+                chat_tab.build(agent, learner, identity)
             with gr.Tab(T("dataset_tab"), id="dataset") as tab:
-                dataset_tab.build(settings, learner, tab)
+                dataset_tab.build(settings, learner, tab, identity)
             with gr.Tab(T("jobs_tab"), id="jobs") as tab:
-                jobs_tab.build(settings, learner, tab)
+                jobs_tab.build(settings, learner, tab, identity)
+        gr.api(new_learner, api_name="new_learner")
         gr.api(chat, api_name="chat")
 
-        @demo.load(inputs=[learner], outputs=[learner])
+        @demo.load(inputs=[learner], outputs=[learner], api_visibility="private")
         def _assign_learner(value: str | None) -> str:
-            # A random id kept in the browser's storage: two browsers never share datasets, jobs or progress.
-            return value if value and LEARNER_ID.match(value) else uuid.uuid4().hex[:16]
+            # A token this server signed stays; anything else (none yet, a plain id, an edited token) is a new learner.
+            return identity.browser_token(value)
 
     return demo
 
@@ -91,7 +111,10 @@ def main() -> None:
             print(f"Job {job.id}: waiting in the queue again, in its place (its worker was gone)")
         else:
             print(f"Job {job.id}: following {job.backend} job {job.remote_id} again")
-    build_app(settings).queue(default_concurrency_limit=8).launch(i18n=T)
+    identity = Identity.from_settings(settings, oauth=hf_oauth_enabled())
+    print(f"Learners: {identity.mode} mode")
+    auth = identity.check_login if identity.mode == "password" else None
+    build_app(settings, identity).queue(default_concurrency_limit=8).launch(i18n=T, auth=auth)
 
 
 if __name__ == "__main__":

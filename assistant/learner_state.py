@@ -7,16 +7,15 @@ every save is atomic (temp file, then rename).
 from __future__ import annotations
 
 import os
-import re
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
 
+from core.identity import LEARNER_ID
 from core.settings import Settings
 
-LEARNER_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 DEFAULT_LEARNER = "default"
 
 

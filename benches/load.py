@@ -91,10 +91,10 @@ def _percentile(values: list[float], pct: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(pct) - 1]
 
 
-def ask(client: Client, lang: str, question: str, timeout_s: float, phase: Phase, lock: threading.Lock) -> None:
+def ask(client: Client, token: str, lang: str, question: str, timeout_s: float, phase: Phase, lock: threading.Lock) -> None:
     started = time.perf_counter()
     try:
-        answer = client.submit(question, api_name="/chat").result(timeout=timeout_s)
+        answer = client.submit(question, token, api_name="/chat").result(timeout=timeout_s)
         problem = None if isinstance(answer, str) and SOURCES[lang] in answer else \
             f"no {SOURCES[lang]} in the answer to {question!r}: {str(answer)[:90]!r}"
     except Exception as exc:  # a timeout or an app error is a data point, not the end of the bench
@@ -110,6 +110,7 @@ def ask(client: Client, lang: str, question: str, timeout_s: float, phase: Phase
 def run_session(url: str, questions: list[tuple[str, str]], timeout_s: float, phase: Phase, lock: threading.Lock,
                 start: threading.Barrier | None, deadline: float) -> None:
     client = Client(url, verbose=False, analytics_enabled=False)
+    token = client.predict(api_name="/new_learner")  # each session is a learner of its own
     if start is not None:
         start.wait(timeout=120)  # all sessions connected: the load starts at once
     for lang, question in questions:
@@ -118,7 +119,7 @@ def run_session(url: str, questions: list[tuple[str, str]], timeout_s: float, ph
             with lock:
                 phase.errors.append("run deadline reached before the question was asked")
             continue
-        ask(client, lang, question, min(timeout_s, remaining), phase, lock)
+        ask(client, token, lang, question, min(timeout_s, remaining), phase, lock)
 
 
 def run_baseline(url: str, timeout_s: float, deadline: float) -> Phase:
@@ -222,7 +223,8 @@ def main(argv: list[str] | None = None) -> int:
           f"answer timeout {args.answer_timeout:.0f} s")
     results: dict = {"url": url, "cpus": os.cpu_count(), "load_average_at_start": os.getloadavg()[0], "phases": [], "training": None}
     try:
-        Client(url, verbose=False, analytics_enabled=False).predict("What is LoRA?", api_name="/chat")  # warm caches
+        warm = Client(url, verbose=False, analytics_enabled=False)
+        warm.predict("What is LoRA?", warm.predict(api_name="/new_learner"), api_name="/chat")  # warm caches
         for phase in (
             run_baseline(url, args.answer_timeout, deadline),
             run_concurrent(url, f"concurrent: {args.sessions} sessions", args.sessions, args.questions, args.answer_timeout, deadline),

@@ -54,6 +54,14 @@ class Settings(BaseSettings):
     )
     chroma_host: str | None = Field(None, validation_alias="CHROMA_HOST", description="Use a Chroma server instead of the embedded store.")
     chroma_port: int = Field(8000, validation_alias="CHROMA_PORT", description="The Chroma server's port.")
+    secret: SecretStr | None = Field(
+        None, validation_alias="TUTOR_SECRET",
+        description="Signs learner tokens (default: one generated once into DATA_DIR/.learner-secret, mode 0600).",
+    )
+    auth_file: Path | None = Field(
+        None, validation_alias="TUTOR_AUTH_FILE",
+        description="Password file (python -m core.identity add-user): sign-in required, the learner is the user.",
+    )
     job_runner: Literal["auto", "process", "inline"] = Field(
         "auto", validation_alias="TUTOR_JOB_RUNNER", description="Where fine-tune jobs run; auto = inline on ZeroGPU, else process."
     )
@@ -72,7 +80,7 @@ class Settings(BaseSettings):
         # Only what the caller passes; load_settings adds the environment it is given.
         return (init_settings,)
 
-    @field_validator("openai_api_key", "azure_openai_api_key", mode="before")
+    @field_validator("openai_api_key", "azure_openai_api_key", "secret", mode="before")
     @classmethod
     def _blank_key_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

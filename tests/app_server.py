@@ -175,7 +175,8 @@ def _wait_until_serving(server: AppServer, timeout_s: float) -> None:
             if not server.alive():
                 raise RuntimeError(f"app.py exited with {server.process.returncode}; log {server.log_path}:\n{server.log_text()[-3000:]}")
             try:
-                if client.get(server.url + "gradio_api/info").status_code == 200:
+                # 401: the app is up and asks for a sign-in (TUTOR_AUTH_FILE).
+                if client.get(server.url + "gradio_api/info").status_code in (200, 401):
                     return
             except httpx.HTTPError:
                 pass

@@ -1,4 +1,7 @@
-"""The real app over HTTP: `python app.py` in a subprocess, asked through gradio_client's `/chat` endpoint."""
+"""The real app over HTTP: `python app.py` in a subprocess, asked through gradio_client's `/chat` endpoint.
+
+The client asks `/new_learner` for its token once and passes it to every `/chat` (tests/test_identity_http.py
+checks who gets what)."""
 
 from __future__ import annotations
 
@@ -24,8 +27,13 @@ def client(app_server: AppServer) -> Client:
     return Client(app_server.url, verbose=False)
 
 
-def ask(client: Client, question: str) -> str:
-    answer = client.predict(question, api_name="/chat")
+@pytest.fixture(scope="module")
+def token(client: Client) -> str:
+    return client.predict(api_name="/new_learner")
+
+
+def ask(client: Client, question: str, token: str) -> str:
+    answer = client.predict(question, token, api_name="/chat")
     assert isinstance(answer, str)
     return answer
 
@@ -43,8 +51,8 @@ def test_app_starts_without_touching_the_network(app_server: AppServer):
     assert app_server.outbound.requests == []
 
 
-def test_english_lesson_question_gets_an_english_answer_citing_english_sections(client: Client):
-    answer = ask(client, "What is fine-tuning and how is it different from RAG?")
+def test_english_lesson_question_gets_an_english_answer_citing_english_sections(client: Client, token: str):
+    answer = ask(client, "What is fine-tuning and how is it different from RAG?", token)
     body, _, sources = answer.partition("**Sources**")
     assert sources, answer
     assert "RAG" in body and len(body.split()) >= 20
@@ -57,8 +65,8 @@ def test_english_lesson_question_gets_an_english_answer_citing_english_sections(
     assert re.search(r"\[1\]", body)
 
 
-def test_finnish_question_gets_a_finnish_answer_citing_finnish_sections(client: Client):
-    answer = ask(client, "Mitä hienosäätö tarkoittaa ja miten se eroaa RAGista?")
+def test_finnish_question_gets_a_finnish_answer_citing_finnish_sections(client: Client, token: str):
+    answer = ask(client, "Mitä hienosäätö tarkoittaa ja miten se eroaa RAGista?", token)
     body, _, sources = answer.partition("**Lähteet**")
     assert sources, answer
     assert FINNISH_LETTERS.search(body) and "**Sources**" not in answer
@@ -74,8 +82,8 @@ def test_finnish_question_gets_a_finnish_answer_citing_finnish_sections(client: 
         ("Mikä on paras pizzaresepti Napolissa?", "ei käsittele"),
     ],
 )
-def test_off_topic_question_is_refused_plainly(client: Client, question: str, refusal: str):
-    answer = ask(client, question)
+def test_off_topic_question_is_refused_plainly(client: Client, token: str, question: str, refusal: str):
+    answer = ask(client, question, token)
     assert refusal in answer
     # No sources, since nothing was quoted; instead the lesson's topics, so the learner knows what to ask.
     assert not citations(answer) and "Sources" not in answer and "Lähteet" not in answer
@@ -83,15 +91,15 @@ def test_off_topic_question_is_refused_plainly(client: Client, question: str, re
 
 
 @pytest.mark.parametrize("question", ["", "   \n"])
-def test_empty_question_gets_a_helpful_reply(client: Client, question: str):
-    answer = ask(client, question)
-    # In the language the API learner last used (state is kept per learner): English or Finnish.
+def test_empty_question_gets_a_helpful_reply(client: Client, token: str, question: str):
+    answer = ask(client, question, token)
+    # In the language this learner last used (state is kept per learner): English or Finnish.
     assert "empty" in answer.lower() or "tyhjä" in answer.lower()
     assert "LoRA" in answer  # an example question to start from
     assert '"help"' in answer or '"apua"' in answer  # and how to see what the tutor can do
 
 
-def test_app_keeps_serving_after_bad_requests(app_server: AppServer, client: Client):
+def test_app_keeps_serving_after_bad_requests(app_server: AppServer, client: Client, token: str):
     endpoint = app_server.url + "gradio_api/call/chat"
     with httpx.Client(timeout=60, trust_env=False) as http:
         not_json = http.post(endpoint, content=b"{not json", headers={"content-type": "application/json"})
@@ -108,9 +116,9 @@ def test_app_keeps_serving_after_bad_requests(app_server: AppServer, client: Cli
         client.predict(None, api_name="/chat")
     assert "Traceback" not in str(raised.value)
     # A very long message is answered, not a crash or a hang.
-    assert ask(client, "What is LoRA? " * 5000)
+    assert ask(client, "What is LoRA? " * 5000, token)
     assert app_server.alive()
-    answer = ask(client, "How many training examples do I need?")
+    answer = ask(client, "How many training examples do I need?", token)
     assert "**Sources**" in answer and citations(answer)
 
 
@@ -121,10 +129,13 @@ def test_non_string_message_gets_an_actionable_error(client: Client):
     assert "string" in str(raised.value).lower() or "text" in str(raised.value).lower()
 
 
-def test_api_info_lists_the_chat_endpoint(app_server: AppServer):
+def test_api_info_lists_the_chat_and_new_learner_endpoints(app_server: AppServer):
     info = httpx.get(app_server.url + "gradio_api/info", timeout=30, trust_env=False).json()
     endpoint = info["named_endpoints"]["/chat"]
     names = [p["parameter_name"] for p in endpoint["parameters"]]
+    # The request and the Hugging Face profile gradio injects are not parameters a client sees.
     assert names == ["message", "learner"]
-    assert endpoint["parameters"][1]["parameter_has_default"], "the learner is optional"
+    assert endpoint["parameters"][1]["parameter_has_default"], "a signed-in user needs no token"
     assert len(endpoint["returns"]) == 1  # one answer, in markdown
+    new_learner = info["named_endpoints"]["/new_learner"]
+    assert new_learner["parameters"] == [] and len(new_learner["returns"]) == 1

@@ -11,8 +11,8 @@ import gradio as gr
 
 from assistant import guide
 from assistant.conversation import Agent, AgentMessage
-from ui.common import learner_of
 from ui.i18n import T
+from ui.identity import Identity, identified
 
 EXAMPLES = [
     "What is fine-tuning and how is it different from RAG?",
@@ -37,8 +37,8 @@ def to_gradio(message: AgentMessage) -> gr.ChatMessage:
     return gr.ChatMessage(role="assistant", content=content, metadata=metadata)
 
 
-def build(agent: Agent, learner: gr.BrowserState) -> None:
-    """Lay out the chat inside the current Blocks."""
+def build(agent: Agent, learner: gr.BrowserState, identity: Identity) -> None:
+    """Lay out the chat inside the current Blocks; every event names its learner by the browser's token."""
     with gr.Accordion(T("guide"), open=False, elem_id="guide-panel"):
         progress = gr.Markdown(elem_id="guide-progress", line_breaks=True)
         with gr.Row():
@@ -50,19 +50,23 @@ def build(agent: Agent, learner: gr.BrowserState) -> None:
                              submit_btn=True, elem_id="chat-input")
     gr.Examples(EXAMPLES, inputs=[textbox], label=T("examples_label"))
 
-    def respond(message: str, history: list[dict[str, Any]], learner_id: str | None) -> Iterator[tuple[str, list]]:
+    def respond(who: str, message: str, history: list[dict[str, Any]]) -> Iterator[tuple[str, list]]:
         shown = list(history) + [gr.ChatMessage(role="user", content=message)]
         yield "", shown
-        for messages in agent.respond(message, history, learner_of(learner_id)):
+        for messages in agent.respond(message, history, who):
             yield "", shown + [to_gradio(m) for m in messages]
 
-    def show_progress(learner_id: str | None) -> str:
-        return guide.panel_markdown(agent.context(learner_of(learner_id), ""))
+    def show_progress(who: str) -> str:
+        return guide.panel_markdown(agent.context(who, ""))
 
     def send(phrase: str):
-        return lambda history, learner_id: (yield from respond(phrase, history, learner_id))
+        def say(who: str, history: list[dict[str, Any]]) -> Iterator[tuple[str, list]]:
+            yield from respond(who, phrase, history)
+        return identified(identity, say)
 
-    textbox.submit(respond, [textbox, chatbot, learner], [textbox, chatbot]).then(show_progress, [learner], [progress])
-    start.click(send("start the guided path"), [chatbot, learner], [textbox, chatbot]).then(show_progress, [learner], [progress])
-    step.click(send("next step"), [chatbot, learner], [textbox, chatbot]).then(show_progress, [learner], [progress])
-    learner.change(show_progress, [learner], [progress])
+    progress_shown = identified(identity, show_progress, quiet=gr.skip)
+    textbox.submit(identified(identity, respond), [learner, textbox, chatbot], [textbox, chatbot]).then(
+        progress_shown, [learner], [progress])
+    start.click(send("start the guided path"), [learner, chatbot], [textbox, chatbot]).then(progress_shown, [learner], [progress])
+    step.click(send("next step"), [learner, chatbot], [textbox, chatbot]).then(progress_shown, [learner], [progress])
+    learner.change(progress_shown, [learner], [progress])

@@ -1,17 +1,15 @@
-"""Small helpers the tabs share: the learner id from the browser, texts in the learner's language, errors as toasts."""
+"""Small helpers the tabs share: texts in the learner's language, errors as toasts.
+
+Which learner an event is for is decided by `ui.identity` (the handlers get the resolved id).
+"""
 
 from __future__ import annotations
 
 import gradio as gr
 
-from assistant.learner_state import DEFAULT_LEARNER, LEARNER_ID, learner_language
+from assistant.learner_state import learner_language
 from core.settings import Settings
 from core.texts import text
-
-
-def learner_of(value: str | None) -> str:
-    """The browser's learner id; API clients without one share the `default` learner."""
-    return value if value and LEARNER_ID.fullmatch(value) else DEFAULT_LEARNER
 
 
 def user_error(exc: BaseException) -> gr.Error:
@@ -20,6 +18,6 @@ def user_error(exc: BaseException) -> gr.Error:
     return gr.Error(message, duration=12)
 
 
-def learner_text(settings: Settings, learner_id: str | None, key: str) -> str:
+def learner_text(settings: Settings, learner: str, key: str) -> str:
     """A catalogue text in the learner's language (the one their chat last used)."""
-    return text(learner_language(settings, learner_of(learner_id)), key)
+    return text(learner_language(settings, learner), key)

@@ -20,14 +20,15 @@ from trainer.data.drafts.files import draft_file_into, is_material_file
 from trainer.data.examples import make_example
 from trainer.data.store import DatasetStore, learner_store
 from trainer.data.tokens import DEFAULT_MODEL, MODEL_ALIASES
-from ui.common import learner_of, learner_text, user_error
+from ui.common import learner_text, user_error
 from ui.i18n import T
+from ui.identity import Identity, identified
 
 COLUMNS = ["#", "system", "user", "assistant"]
 
 
-def store_for(settings: Settings, learner: str | None) -> DatasetStore:
-    return learner_store(settings, learner_of(learner))
+def store_for(settings: Settings, learner: str) -> DatasetStore:
+    return learner_store(settings, learner)
 
 
 class MissingInput(ValueError):
@@ -48,8 +49,11 @@ def examples_frame(examples: list[dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def build(settings: Settings, learner: gr.BrowserState, tab: gr.Tab) -> None:
-    """Lay out the tab inside the current Blocks; it reloads whenever the learner opens it."""
+def build(settings: Settings, learner: gr.BrowserState, tab: gr.Tab, identity: Identity) -> None:
+    """Lay out the tab inside the current Blocks; it reloads whenever the learner opens it.
+
+    Every event's first input is the learner's token; `identified` resolves it (or refuses) before a handler runs.
+    """
     with gr.Row():
         dataset = gr.Dropdown(label=T("dataset"), choices=[], scale=2, elem_id="dataset-select")
         new_name = gr.Textbox(label=T("new_dataset"), placeholder=T("new_dataset_placeholder"), scale=2)
@@ -78,90 +82,98 @@ def build(settings: Settings, learner: gr.BrowserState, tab: gr.Tab) -> None:
         export = gr.Button(T("export"))
         download = gr.File(label=T("download"), file_count="multiple", interactive=False)
 
-    def current(learner_id: str | None, name: str | None) -> str:
-        return learner_dataset(settings, learner_of(learner_id), name)
+    def current(who: str, name: str | None) -> str:
+        return learner_dataset(settings, who, name)
 
-    def show(learner_id: str | None, name: str | None):
-        names = dataset_names(settings, learner_of(learner_id))
-        chosen = current(learner_id, name)
-        examples = store_for(settings, learner_id).load(chosen) if chosen in names else []
+    def show(who: str, name: str | None):
+        names = dataset_names(settings, who)
+        chosen = current(who, name)
+        examples = store_for(settings, who).load(chosen) if chosen in names else []
         return gr.update(choices=names, value=chosen if chosen in names else None), examples_frame(examples)
 
-    def remember(learner_id: str | None, name: str) -> None:
-        remember_dataset(settings, learner_of(learner_id), name)
+    def remember(who: str, name: str) -> None:
+        remember_dataset(settings, who, name)
+
+    def choose(who: str, name: str | None):
+        remember(who, name)
+        return show(who, name)
 
     def guarded(action):
         """Run a store action; a domain error becomes a toast and nothing is changed."""
-        def run(learner_id, name, *args):
+        def run(who: str, name: str | None, *args):
             try:
-                action(store_for(settings, learner_id), current(learner_id, name), *args)
+                action(who, store_for(settings, who), current(who, name), *args)
             except MissingInput as exc:
-                raise user_error(ValueError(learner_text(settings, learner_id, exc.key))) from None
+                raise user_error(ValueError(learner_text(settings, who, exc.key))) from None
             except (ValueError, LookupError, OSError) as exc:
                 raise user_error(exc) from None
-            return show(learner_id, current(learner_id, name))
+            return show(who, current(who, name))
+        run.__name__ = action.__name__
         return run
 
-    def do_create(learner_id: str | None, name: str | None, fresh: str):
+    def do_create(who: str, name: str | None, fresh: str):
         try:
-            store_for(settings, learner_id).create(fresh.strip())
+            store_for(settings, who).create(fresh.strip())
         except (ValueError, OSError) as exc:
             raise user_error(exc) from None
-        remember(learner_id, fresh.strip())
-        return show(learner_id, fresh.strip())
+        remember(who, fresh.strip())
+        return show(who, fresh.strip())
 
-    def do_add(store: DatasetStore, name: str, sys_text: str, user_text: str, reply: str, *_):
+    def do_add(_who: str, store: DatasetStore, name: str, sys_text: str, user_text: str, reply: str):
         store.create(name, exist_ok=True)
         store.add(name, make_example(user_text, reply, sys_text or None))
 
-    def do_edit(store: DatasetStore, name: str, index: float | None, sys_text: str, user_text: str, reply: str):
+    def do_edit(_who: str, store: DatasetStore, name: str, index: float | None, sys_text: str, user_text: str, reply: str):
         if not index:
             raise MissingInput("error.number_to_change")
         store.edit(name, int(index), make_example(user_text, reply, sys_text or None))
 
-    def do_remove(store: DatasetStore, name: str, index: float | None):
+    def do_remove(_who: str, store: DatasetStore, name: str, index: float | None):
         if not index:
             raise MissingInput("error.number_to_remove")
         store.remove(name, int(index))
 
-    def do_import(store: DatasetStore, name: str, path: str | None, how: str, learner_id: str | None):
+    def do_import(who: str, store: DatasetStore, name: str, path: str | None, how: str):
         if not path:
             raise MissingInput("error.choose_file")
         store.create(name, exist_ok=True)
         if is_material_file(Path(path)):  # a FAQ, CSV/TSV or Q&A text: draft examples from it
-            gr.Info(draft_file_into(store, name, Path(path), mode=how, lang=learner_language(settings, learner_of(learner_id)))[1])
+            gr.Info(draft_file_into(store, name, Path(path), mode=how, lang=learner_language(settings, who))[1])
             return
         store.import_file(name, Path(path), mode=how)
 
-    def pick(learner_id: str | None, name: str | None, event: gr.SelectData):
-        examples = store_for(settings, learner_id).load(current(learner_id, name))
+    def pick(who: str, name: str | None, event: gr.SelectData):
+        examples = store_for(settings, who).load(current(who, name))
         row = event.index[0]
         example = examples[row]
         return row + 1, _content(example, "system"), _content(example, "user"), _content(example, "assistant")
 
-    def do_validate(learner_id: str | None, name: str | None, model_name: str):
-        chosen = current(learner_id, name)
+    def do_validate(who: str, name: str | None, model_name: str):
+        chosen = current(who, name)
         try:
-            result = store_for(settings, learner_id).validate(chosen, model_name)
+            result = store_for(settings, who).validate(chosen, model_name)
         except (ValueError, LookupError) as exc:
             raise user_error(exc) from None
-        return describe_report(chosen, result, learner_language(settings, learner_of(learner_id)))
+        return describe_report(chosen, result, learner_language(settings, who))
 
-    def do_export(learner_id: str | None, name: str | None, share: float):
+    def do_export(who: str, name: str | None, share: float):
         try:
-            return [str(p) for p in export_files(settings, learner_of(learner_id), current(learner_id, name), share)]
+            return [str(p) for p in export_files(settings, who, current(who, name), share)]
         except (ValueError, LookupError, OSError) as exc:
             raise user_error(exc) from None
 
+    def on(fn, inputs: int | None = None):
+        return identified(identity, fn, inputs=inputs)
+
     view = [dataset, table]
-    create.click(do_create, [learner, dataset, new_name], view)
-    dataset.input(lambda who, name: (remember(who, name), *show(who, name))[1:], [learner, dataset], view)
-    dataset.focus(show, [learner, dataset], view)
-    add.click(guarded(do_add), [learner, dataset, system, user, assistant], view)
-    save.click(guarded(do_edit), [learner, dataset, number, system, user, assistant], view)
-    remove.click(guarded(do_remove), [learner, dataset, number], view)
-    upload.upload(guarded(do_import), [learner, dataset, upload, mode, learner], view)
-    table.select(pick, [learner, dataset], [number, system, user, assistant])
-    validate.click(do_validate, [learner, dataset, model], [report])
-    export.click(do_export, [learner, dataset, fraction], [download])
-    tab.select(show, [learner, dataset], view)
+    create.click(on(do_create), [learner, dataset, new_name], view)
+    dataset.input(on(choose), [learner, dataset], view)
+    dataset.focus(on(show), [learner, dataset], view)
+    add.click(on(guarded(do_add), 5), [learner, dataset, system, user, assistant], view)
+    save.click(on(guarded(do_edit), 6), [learner, dataset, number, system, user, assistant], view)
+    remove.click(on(guarded(do_remove), 3), [learner, dataset, number], view)
+    upload.upload(on(guarded(do_import), 4), [learner, dataset, upload, mode], view)
+    table.select(on(pick), [learner, dataset], [number, system, user, assistant])
+    validate.click(on(do_validate), [learner, dataset, model], [report])
+    export.click(on(do_export), [learner, dataset, fraction], [download])
+    tab.select(on(show), [learner, dataset], view)

@@ -18,8 +18,9 @@ from assistant.learner_state import learner_language
 from core.settings import Settings
 from core.texts import text
 from trainer.jobs import control, inference
-from ui.common import learner_of, learner_text, user_error
+from ui.common import learner_text, user_error
 from ui.i18n import T
+from ui.identity import Identity, identified
 
 JOB_COLUMNS = ["id", "status", "backend", "model", "dataset", "created_at"]
 ACTIVE = ("queued", "running")
@@ -27,8 +28,8 @@ ACTIVE = ("queued", "running")
 FEW_STEPS = 40
 
 
-def jobs_table(settings: Settings, learner: str | None) -> pd.DataFrame:
-    jobs = control.list_jobs(settings, learner_of(learner))
+def jobs_table(settings: Settings, learner: str) -> pd.DataFrame:
+    jobs = control.list_jobs(settings, learner)
     return pd.DataFrame([{k: j.get(k) for k in JOB_COLUMNS} for j in jobs], columns=JOB_COLUMNS)
 
 
@@ -55,8 +56,11 @@ def plot_update(curve: pd.DataFrame, caption: str) -> dict[str, Any]:
     return gr.update(value=curve, sort=None, caption=caption)
 
 
-def build(settings: Settings, learner: gr.BrowserState, tab: gr.Tab) -> None:
-    """Lay out the tab inside the current Blocks; it reloads whenever the learner opens it."""
+def build(settings: Settings, learner: gr.BrowserState, tab: gr.Tab, identity: Identity) -> None:
+    """Lay out the tab inside the current Blocks; it reloads whenever the learner opens it.
+
+    Every event's first input is the learner's token; `identified` resolves it (or refuses) before a handler runs.
+    """
     with gr.Row():
         dataset = gr.Dropdown(label=T("dataset"), choices=[], allow_custom_value=True, elem_id="job-dataset")
         preset = gr.Radio(["quick", "balanced", "thorough"], value="quick", label=T("preset"), elem_id="job-preset")
@@ -82,9 +86,8 @@ def build(settings: Settings, learner: gr.BrowserState, tab: gr.Tab) -> None:
     evaluation = gr.Markdown(elem_id="eval-report")
     timer = gr.Timer(2.0)
 
-    def refresh(learner_id: str | None, job_id: str | None):
-        who = learner_of(learner_id)
-        frame = jobs_table(settings, learner_id)
+    def refresh(who: str, job_id: str | None):
+        frame = jobs_table(settings, who)
         ids = frame["id"].tolist()
         job_id = job_id if job_id in ids else (ids[0] if ids else None)
         if job_id is None:
@@ -99,10 +102,9 @@ def build(settings: Settings, learner: gr.BrowserState, tab: gr.Tab) -> None:
         plot = plot_update(curve, text(lang, series)) if len(curve) else None
         return frame, gr.update(choices=ids, value=job_id), describe_progress(job, lang), plot
 
-    def start_job(learner_id: str | None, name: str | None, preset_name: str, backend_name: str, epoch_count: int | str):
-        who = learner_of(learner_id)
+    def start_job(who: str, name: str | None, preset_name: str, backend_name: str, epoch_count: int | str):
         if not name:
-            raise gr.Error(learner_text(settings, learner_id, "error.choose_dataset"))
+            raise gr.Error(learner_text(settings, who, "error.choose_dataset"))
         try:
             job, notices = start_training(settings, who, name, preset=preset_name, backend=backend_name,
                                           epochs=None if epoch_count == "preset" else int(epoch_count),
@@ -111,60 +113,61 @@ def build(settings: Settings, learner: gr.BrowserState, tab: gr.Tab) -> None:
             raise user_error(exc) from None
         for notice in notices:
             gr.Warning(notice, duration=20)
-        return refresh(learner_id, job.id)
+        return refresh(who, job.id)
 
-    def cancel_job(learner_id: str | None, job_id: str | None):
+    def cancel_job(who: str, job_id: str | None):
         if not job_id:
-            raise gr.Error(learner_text(settings, learner_id, "error.choose_job"))
+            raise gr.Error(learner_text(settings, who, "error.choose_job"))
         try:
-            control.cancel_job(settings, job_id, owner=learner_of(learner_id))
+            control.cancel_job(settings, job_id, owner=who)
         except (ValueError, LookupError) as exc:
             raise user_error(exc) from None
-        return refresh(learner_id, job_id)
+        return refresh(who, job_id)
 
-    def run_compare(learner_id: str | None, job_id: str | None, text: str, which: str):
+    def run_compare(who: str, job_id: str | None, text: str, which: str):
         if not job_id or not text.strip():
-            raise gr.Error(learner_text(settings, learner_id, "error.choose_finished_job"))
+            raise gr.Error(learner_text(settings, who, "error.choose_finished_job"))
         try:
-            answers = inference.compare(settings, job_id, text, owner=learner_of(learner_id), checkpoint=which)
+            answers = inference.compare(settings, job_id, text, owner=who, checkpoint=which)
         except (ValueError, LookupError) as exc:
             raise user_error(exc) from None
         return answers["base"], answers["tuned"]
 
-    def run_tuned(learner_id: str | None, job_id: str | None, text: str, which: str):
+    def run_tuned(who: str, job_id: str | None, text: str, which: str):
         if not job_id or not text.strip():
-            raise gr.Error(learner_text(settings, learner_id, "error.choose_finished_job"))
+            raise gr.Error(learner_text(settings, who, "error.choose_finished_job"))
         try:
-            return "", inference.generate(settings, job_id, text, owner=learner_of(learner_id), checkpoint=which)
+            return "", inference.generate(settings, job_id, text, owner=who, checkpoint=which)
         except (ValueError, LookupError) as exc:
             raise user_error(exc) from None
 
-    def do_evaluate(learner_id: str | None, job_id: str | None, which: str):
+    def do_evaluate(who: str, job_id: str | None, which: str):
         if not job_id:
-            raise gr.Error(learner_text(settings, learner_id, "error.choose_job"))
-        who = learner_of(learner_id)
+            raise gr.Error(learner_text(settings, who, "error.choose_job"))
         try:
             return run_evaluation(settings, who, job_id, learner_language(settings, who), checkpoint=which)[1]
         except (ValueError, LookupError, OSError) as exc:
             raise user_error(exc) from None
 
-    def show_evaluation(learner_id: str | None, job_id: str | None):
-        who = learner_of(learner_id)
+    def show_evaluation(who: str, job_id: str | None):
         return stored_evaluation(settings, who, job_id, learner_language(settings, who)) if job_id else ""
 
-    outputs = [table, selected, status, plot]
-    start.click(start_job, [learner, dataset, preset, backend, epochs], outputs)
-    cancel.click(cancel_job, [learner, selected], outputs)
-    selected.input(refresh, [learner, selected], outputs).then(show_evaluation, [learner, selected], [evaluation])
-    run_eval.click(do_evaluate, [learner, selected, checkpoint], [evaluation])
-    timer.tick(refresh, [learner, selected], outputs, show_progress="hidden")
-    compare.click(run_compare, [learner, selected, prompt, checkpoint], [base_answer, tuned_answer])
-    ask.click(run_tuned, [learner, selected, prompt, checkpoint], [base_answer, tuned_answer])
-    def datasets(learner_id: str | None):
-        who = learner_of(learner_id)
+    def datasets(who: str):
         names = dataset_names(settings, who)
         chosen = learner_dataset(settings, who)
         return gr.update(choices=names, value=chosen if chosen in names else None)
 
-    tab.select(refresh, [learner, selected], outputs).then(datasets, [learner], [dataset]).then(
-        show_evaluation, [learner, selected], [evaluation])
+    def on(fn, quiet=None):
+        return identified(identity, fn, quiet=quiet)
+
+    outputs = [table, selected, status, plot]
+    start.click(on(start_job), [learner, dataset, preset, backend, epochs], outputs)
+    cancel.click(on(cancel_job), [learner, selected], outputs)
+    selected.input(on(refresh), [learner, selected], outputs).then(on(show_evaluation), [learner, selected], [evaluation])
+    run_eval.click(on(do_evaluate), [learner, selected, checkpoint], [evaluation])
+    # The timer also ticks before the page has its token: it then leaves the tab as it is.
+    timer.tick(on(refresh, quiet=lambda: (gr.skip(),) * len(outputs)), [learner, selected], outputs, show_progress="hidden")
+    compare.click(on(run_compare), [learner, selected, prompt, checkpoint], [base_answer, tuned_answer])
+    ask.click(on(run_tuned), [learner, selected, prompt, checkpoint], [base_answer, tuned_answer])
+    tab.select(on(refresh), [learner, selected], outputs).then(on(datasets), [learner], [dataset]).then(
+        on(show_evaluation), [learner, selected], [evaluation])

@@ -137,7 +137,10 @@ New here? Say *"start the guided path"* and I'll walk you through it step by ste
     "guide.wrong": "❌ Not quite — try again. ",
     # -- the /chat API -------------------------------------------------------------------------------------
     "api.message_not_text": "The message must be text (a string), e.g. \"What is LoRA?\".",
-    "api.bad_learner": "learner must be 1-64 letters, digits, '-' or '_'.",
+    # -- who the learner is (ui.identity): refusals never say whose data was asked for ------------------
+    "identity.missing": "No learner token. Reload the page; API clients call /new_learner first and pass the token it returns as `learner`.",
+    "identity.refused": "This learner token is not valid here: a plain learner id, an edited token or one from another server is refused. Call /new_learner (or reload the page) for a token of your own.",
+    "identity.sign_in": "Sign in first: this app is for the users in its password file.",
     # -- the page: labels (ui.*, given to gr.I18n without the prefix) and its error toasts --------------
     "ui.title": "finetune-tutor",
     "ui.tagline": "Learn to fine-tune LLMs, build a dataset, run a real fine-tune — in one chat.",

@@ -137,7 +137,10 @@ Uusi täällä? Sano *"aloita opastus"*, niin käydään kaikki läpi vaihe vaih
     "guide.wrong": "❌ Ei aivan — yritä uudelleen. ",
     # -- the /chat API -------------------------------------------------------------------------------------
     "api.message_not_text": "Viestin on oltava tekstiä (merkkijono), esim. \"Mikä on LoRA?\".",
-    "api.bad_learner": "learner on 1–64 kirjainta, numeroa, '-' tai '_'.",
+    # -- who the learner is (ui.identity): refusals never say whose data was asked for ------------------
+    "identity.missing": "Oppijatunniste puuttuu. Lataa sivu uudelleen; API-asiakas kutsuu ensin /new_learner ja antaa sen palauttaman tunnisteen `learner`-arvona.",
+    "identity.refused": "Tämä oppijatunniste ei kelpaa täällä: pelkkä oppijan id, muokattu tunniste tai toisen palvelimen tunniste hylätään. Hae oma tunniste kutsulla /new_learner (tai lataa sivu uudelleen).",
+    "identity.sign_in": "Kirjaudu ensin sisään: sovellus on sen salasanatiedoston käyttäjille.",
     # -- the page: labels (ui.*, given to gr.I18n without the prefix) and its error toasts --------------
     "ui.title": "finetune-tutor",
     "ui.tagline": "Opi hienosäätämään kielimalleja, rakenna aineisto ja aja oikea hienosäätö — yhdessä keskustelussa.",
