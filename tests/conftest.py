@@ -60,6 +60,16 @@ def course_dir() -> Path:
     if not COURSE.is_dir():
         pytest.skip(f"test material not found at {COURSE}: the course lesson (../shared/course) is needed")
     return COURSE
+
+
+@pytest.fixture
+def limericks(tmp_path: Path, course_dir: Path) -> Path:
+    """Ten chat examples from the course (the OpenAI API's minimum)."""
+    source = course_dir / "18-fine-tuning" / "python" / "openai" / "training-data.jsonl"
+    lines = [line for line in source.read_text(encoding="utf-8").splitlines() if line.strip()]
+    path = tmp_path / "limericks.jsonl"
+    path.write_text("\n".join(lines[:10]) + "\n", encoding="utf-8")
+    return path
 from fake_openai import fake_openai  # noqa: E402,F401  (the loopback OpenAI server fixture, shared by all tests)
 
 

@@ -32,15 +32,6 @@ from waiting import TINY, wait_for
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture
-def limericks(tmp_path: Path, course_dir: Path) -> Path:
-    source = course_dir / "18-fine-tuning" / "python" / "openai" / "training-data.jsonl"
-    lines = [line for line in source.read_text(encoding="utf-8").splitlines() if line.strip()]
-    path = tmp_path / "limericks.jsonl"
-    path.write_text("\n".join(lines[:10]) + "\n", encoding="utf-8")
-    return path
-
-
 def cli(env: dict[str, str], *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "trainer", *args], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=timeout)

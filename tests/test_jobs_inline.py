@@ -40,16 +40,6 @@ def job_threads(job_id: str) -> list[threading.Thread]:
 
 
 @pytest.fixture
-def limericks(tmp_path: Path, course_dir: Path) -> Path:
-    """Ten chat examples from the course (the OpenAI API's minimum)."""
-    source = course_dir / "18-fine-tuning" / "python" / "openai" / "training-data.jsonl"
-    lines = [line for line in source.read_text(encoding="utf-8").splitlines() if line.strip()]
-    path = tmp_path / "limericks.jsonl"
-    path.write_text("\n".join(lines[:10]) + "\n", encoding="utf-8")
-    return path
-
-
-@pytest.fixture
 def inline_settings(settings: Settings) -> Settings:
     return settings.model_copy(update={"job_runner": "inline"})
 
