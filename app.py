@@ -1,6 +1,7 @@
 """finetune-tutor's Gradio app (also the Hugging Face Spaces entry).
 
-It assembles the tabs from ui/ around one Agent and exposes `/new_learner` and `/chat` for API clients; every
+It assembles the tabs from ui/ around one Agent and exposes `/new_learner`, `/chat` and the MCP tools (`ui.mcp_tools`,
+served to MCP clients at /gradio_api/mcp/ with TUTOR_MCP=1) for API clients; every
 action calls a function in assistant/, knowledge/ or trainer/. Who the learner is (a Hugging Face sign-in, a user
 of the password file, or a signed learner token) is decided by `ui.identity`.
 Run `python app.py` (GRADIO_SERVER_NAME/PORT apply).
@@ -28,7 +29,7 @@ from core.llm import make_backend  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from core.texts import DEFAULT_LANGUAGE, text  # noqa: E402
 from assistant.toolbox import default_toolbox  # noqa: E402
-from ui import chat_tab, dataset_tab, jobs_tab  # noqa: E402
+from ui import chat_tab, dataset_tab, jobs_tab, mcp_tools  # noqa: E402
 from ui.common import refusal  # noqa: E402
 from ui.i18n import T  # noqa: E402
 from ui.identity import Identity, resolve_learner  # noqa: E402
@@ -70,6 +71,8 @@ def build_app(settings: Settings, identity: Identity | None = None) -> gr.Blocks
         gr.Markdown(T("tagline"))
         if identity.mode == "oauth":
             gr.LoginButton()
+        # The tools first, so they keep their plain endpoint names where a tab's handler has the same name.
+        tools = mcp_tools.register(settings, identity)
         with gr.Tabs():
             with gr.Tab(T("chat_tab"), id="chat"):
                 chat_tab.build(agent, learner, identity)
@@ -79,6 +82,7 @@ def build_app(settings: Settings, identity: Identity | None = None) -> gr.Blocks
                 jobs_tab.build(settings, learner, tab, identity)
         gr.api(new_learner, api_name="new_learner")
         gr.api(chat, api_name="chat")
+        mcp_tools.only_in_api(demo, ["new_learner", "chat", *tools])
 
         @demo.load(inputs=[learner], outputs=[learner], api_visibility="private")
         def _assign_learner(value: str | None) -> str:
@@ -115,7 +119,9 @@ def main() -> None:
     identity = Identity.from_settings(settings, oauth=hf_oauth_enabled())
     print(f"Learners: {identity.mode} mode")
     auth = identity.check_login if identity.mode == "password" else None
-    build_app(settings, identity).queue(default_concurrency_limit=8).launch(i18n=T, auth=auth)
+    # TUTOR_MCP=1 turns the MCP server on; unset, Gradio's own GRADIO_MCP_SERVER decides.
+    build_app(settings, identity).queue(default_concurrency_limit=8).launch(i18n=T, auth=auth,
+                                                                         mcp_server=True if settings.mcp else None)
 
 
 if __name__ == "__main__":

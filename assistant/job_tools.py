@@ -115,7 +115,8 @@ def start_training(settings: Settings, learner: str, dataset: str, *, preset: st
     return control.start_job(settings, config, owner=learner, lang=lang), notices
 
 
-def _job_id(context: ToolContext, job_id: str | None) -> str:
+def chosen_job_id(context: ToolContext, job_id: str | None) -> str:
+    """The job a request means: the named one, else the learner's last started, else their newest."""
     chosen = job_id or context.state.last_job
     if not chosen:
         jobs = control.list_jobs(context.settings, context.learner)
@@ -163,7 +164,7 @@ def job_status(
     job_id: Annotated[str | None, Field(description="Job id; default the learner's latest job.")] = None,
 ) -> ToolOutput:
     """Report a fine-tune job's status, step, losses and result."""
-    status = control.job_status(context.settings, _job_id(context, job_id), context.learner)
+    status = control.job_status(context.settings, chosen_job_id(context, job_id), context.learner)
     shown = describe_progress(status, context.lang)
     return ToolOutput({"job": {k: v for k, v in status.items() if k != "metrics"}, "metrics": status["metrics"][-20:]}, shown, shown)
 
@@ -188,7 +189,7 @@ def cancel_job(
     job_id: Annotated[str | None, Field(description="Job id; default the learner's latest job.")] = None,
 ) -> ToolOutput:
     """Cancel a queued or running fine-tune job; it stops within seconds."""
-    job = control.cancel_job(context.settings, _job_id(context, job_id), owner=context.learner)
+    job = control.cancel_job(context.settings, chosen_job_id(context, job_id), owner=context.learner)
     shown = f"{job.id}: **{status_word(job.status, context.lang)}**"
     return ToolOutput({"id": job.id, "status": job.status}, shown, shown)
 
@@ -206,7 +207,7 @@ def compare(
     checkpoint: Annotated[Literal["final", "best"], Field(description="The final adapter, or the one with the best validation loss.")] = "final",
 ) -> ToolOutput:
     """Answer one prompt with the base model and the fine-tuned model, side by side."""
-    chosen = _job_id(context, job_id)
+    chosen = chosen_job_id(context, job_id)
     answers = inference.compare(context.settings, chosen, prompt, owner=context.learner, checkpoint=checkpoint)
     base, tuned = text(context.lang, "job.base"), text(context.lang, "job.tuned")
     shown = f"**{base}:**\n\n{answers['base']}\n\n---\n\n**{tuned} ({chosen}):**\n\n{answers['tuned']}"
@@ -224,7 +225,7 @@ def chat_with_model(
     checkpoint: Annotated[Literal["final", "best"], Field(description="The final adapter, or the one with the best validation loss.")] = "final",
 ) -> ToolOutput:
     """Send one message to a fine-tuned model and return its reply."""
-    chosen = _job_id(context, job_id)
+    chosen = chosen_job_id(context, job_id)
     reply = inference.generate(context.settings, chosen, prompt, owner=context.learner, checkpoint=checkpoint)
     return ToolOutput({"job_id": chosen, "reply": reply}, reply, f"**{chosen}:** {reply}")
 
@@ -270,7 +271,7 @@ def evaluate(
     limit: Annotated[int | None, Field(ge=1, le=200, description="Evaluate at most this many held-out examples.")] = None,
 ) -> ToolOutput:
     """Evaluate a finished fine-tune against its base model on held-out examples: loss, ROUGE-L, chrF, format match, wins."""
-    chosen = _job_id(context, job_id)
+    chosen = chosen_job_id(context, job_id)
     report, shown = run_evaluation(context.settings, context.learner, chosen, context.lang, checkpoint=checkpoint, limit=limit)
     summary = {key: report.get(key) for key in ("job", "examples", "metrics", "wins", "wins_by", "checkpoint")}
     return ToolOutput({**summary, "rows": report["rows"][:3]}, shown, shown)

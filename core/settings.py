@@ -72,6 +72,10 @@ class Settings(BaseSettings):
     jobs_per_learner: int = Field(
         1, ge=1, validation_alias="TUTOR_JOBS_PER_LEARNER", description="Queued or running jobs one learner may have at once.",
     )
+    mcp: bool = Field(
+        False, validation_alias="TUTOR_MCP",
+        description="Serve the tools to MCP clients at /gradio_api/mcp/ (as GRADIO_MCP_SERVER=True does).",
+    )
 
     @classmethod
     def settings_customise_sources(
