@@ -5,8 +5,8 @@ With `TUTOR_MCP=1` (or `GRADIO_MCP_SERVER=True`) Gradio serves every public API 
 the type hints with the `Args:` lines as parameter descriptions. Each function here is a thin adapter: it resolves
 the learner token with `ui.identity.resolve_learner` (the one check `/chat` uses), calls the same function the
 chat tool, the Jobs tab or the CLI calls, and returns the result as a JSON object in text (Gradio would send a
-dict as its Python repr). A failure is a `gr.Error`, which the MCP client receives as a tool error; its message is
-redacted like a chat tool's.
+dict as its Python repr). A failure is a `gr.Error` (`ui.common.refusal`: no traceback in the server's log), which
+the MCP client receives as a tool error; its message is redacted like a chat tool's.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from core.settings import Settings
 from trainer.data.store import learner_store
 from trainer.data.tokens import DEFAULT_MODEL
 from trainer.jobs import control
+from ui.common import refusal
 from ui.identity import Identity, resolve_learner
 
 
@@ -56,7 +57,7 @@ class _Tools:
         context = self.context(learner, message)
         record = chat_tool.call(arguments, context)
         if record.error:
-            raise gr.Error(record.error, duration=12)
+            raise refusal(record.error)
         context.save()
         assert record.output is not None
         return record.output.data
@@ -71,7 +72,7 @@ class _Tools:
             message = str(exc.args[0]) if isinstance(exc, LookupError) and exc.args else str(exc)
             if not isinstance(exc, (ValueError, LookupError)):
                 message = f"{type(exc).__name__}: {message}"
-            raise gr.Error(ToolContext(self.settings).redact(message), duration=12) from None
+            raise refusal(ToolContext(self.settings).redact(message)) from None
 
 
 def register(settings: Settings, identity: Identity) -> list[str]:
@@ -92,7 +93,7 @@ def register(settings: Settings, identity: Identity) -> list[str]:
         context = tools.context(who, question)
         record = lesson_tools.search_lesson.call({"question": question}, context)
         if record.error:
-            raise gr.Error(record.error, duration=12)
+            raise refusal(record.error)
         assert record.output is not None
         return as_json({**record.output.data, "answer": record.output.reply})
 
