@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import threading
 from typing import Mapping
 
 from core.settings import apply_offline_environment, load_settings
@@ -28,7 +29,8 @@ from core.llm import make_backend  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from core.texts import DEFAULT_LANGUAGE, text  # noqa: E402
 from assistant.toolbox import default_toolbox  # noqa: E402
-from ui import chat_tab, dataset_tab, jobs_tab  # noqa: E402
+from knowledge.startup import Readiness, prepare  # noqa: E402
+from ui import chat_tab, dataset_tab, jobs_tab, startup_status  # noqa: E402
 from ui.i18n import T  # noqa: E402
 from ui.identity import Identity, resolve_learner  # noqa: E402
 
@@ -43,9 +45,14 @@ def hf_oauth_enabled(environ: Mapping[str, str] = os.environ) -> bool:
     return True
 
 
-def build_app(settings: Settings, identity: Identity | None = None) -> gr.Blocks:
+# A chat turn waits this long for start-up (the lesson index, the models) before it goes ahead anyway.
+READY_WAIT_S = 600.0
+
+
+def build_app(settings: Settings, identity: Identity | None = None, readiness: Readiness | None = None) -> gr.Blocks:
     agent = Agent(settings, make_backend(settings), default_toolbox())
     identity = identity or Identity.from_settings(settings)
+    readiness = readiness or Readiness.already_ready()
 
     def new_learner() -> str:
         """A token for a new learner of your own: pass it as `learner` to /chat. Keep it; it is the only key to that learner's datasets and jobs."""
@@ -60,6 +67,7 @@ def build_app(settings: Settings, identity: Identity | None = None) -> gr.Blocks
         if not isinstance(message, str):
             raise gr.Error(text(DEFAULT_LANGUAGE, "api.message_not_text"))
         who = resolve_learner(identity, learner, request, profile)
+        readiness.wait(READY_WAIT_S)
         return agent.answer_text(message, learner=who)
 
     with gr.Blocks(title="finetune-tutor", fill_height=True) as demo:
@@ -67,11 +75,12 @@ def build_app(settings: Settings, identity: Identity | None = None) -> gr.Blocks
         learner = gr.BrowserState(None, storage_key="finetune-tutor-learner")
         gr.Markdown("## finetune-tutor")
         gr.Markdown(T("tagline"))
+        startup_status.build(readiness)
         if identity.mode == "oauth":
             gr.LoginButton()
         with gr.Tabs():
             with gr.Tab(T("chat_tab"), id="chat"):
-                chat_tab.build(agent, learner, identity)
+                chat_tab.build(agent, learner, identity, lambda: readiness.wait(READY_WAIT_S))
             with gr.Tab(T("dataset_tab"), id="dataset") as tab:
                 dataset_tab.build(settings, learner, tab, identity)
             with gr.Tab(T("jobs_tab"), id="jobs") as tab:
@@ -89,18 +98,33 @@ def build_app(settings: Settings, identity: Identity | None = None) -> gr.Blocks
 
 def main() -> None:
     settings = load_settings()
-    from knowledge.index import ensure_index
+    readiness = Readiness()
 
-    import torch
+    def limit_torch_threads() -> None:
+        # torch loads here, in the background, off the path to a serving page.
+        import torch
+
+        from trainer.jobs.lora import pick_cpu_threads
+
+        # Leave a core for training workers: two processes spinning threads on the same cores slow both 10x.
+        torch.set_num_threads(pick_cpu_threads())
+
+    def prepare_in_background() -> None:
+        prepare(settings, readiness, before=limit_torch_threads)
+        report, stage = readiness.report, readiness.stage
+        if stage.name == "failed":
+            print(f"Start-up failed: {stage.error}", flush=True)
+            return
+        assert report is not None
+        print(
+            f"Lesson index ready: {report.total_sections} sections ({report.added} files added, {report.updated} updated, "
+            f"{report.skipped} unchanged; {report.prebuilt} from the prebuilt index, {report.embedded} texts embedded)",
+            flush=True,
+        )
+        print(f"Ready to answer ({readiness.seconds:.1f} s of start-up work)", flush=True)
 
     from trainer.jobs.control import open_store, recover_jobs
-    from trainer.jobs.lora import pick_cpu_threads
 
-    # Leave a core for training workers: two processes spinning threads on the same cores slow both 10x.
-    torch.set_num_threads(pick_cpu_threads())
-
-    report = ensure_index(settings)
-    print(f"Lesson index ready: {report.total_sections} sections ({report.added} files added, {report.updated} updated, {report.skipped} unchanged)")
     # Jobs whose worker died while the app was down are marked interrupted (and can be resumed);
     # hosted jobs already created on the provider's side are followed again by their remote id, and
     # local jobs that were still queued get a new worker that waits in their place.
@@ -111,10 +135,12 @@ def main() -> None:
             print(f"Job {job.id}: waiting in the queue again, in its place (its worker was gone)")
         else:
             print(f"Job {job.id}: following {job.backend} job {job.remote_id} again")
+    # The page is up at once; the lesson index and the models get ready behind it, the page shows how far.
+    threading.Thread(target=prepare_in_background, name="startup", daemon=True).start()
     identity = Identity.from_settings(settings, oauth=hf_oauth_enabled())
     print(f"Learners: {identity.mode} mode")
     auth = identity.check_login if identity.mode == "password" else None
-    build_app(settings, identity).queue(default_concurrency_limit=8).launch(i18n=T, auth=auth)
+    build_app(settings, identity, readiness).queue(default_concurrency_limit=8).launch(i18n=T, auth=auth)
 
 
 if __name__ == "__main__":
