@@ -15,11 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-from knowledge.index import DEFAULT_DOCS_DIR, ensure_index
-from knowledge.ingest import IngestReport
-
 if TYPE_CHECKING:
     from core.settings import Settings
+    from knowledge.ingest import IngestReport
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +41,7 @@ class Readiness:
         self._stage = Stage("index")
         self._lock = threading.Lock()
         self._done = threading.Event()
-        self.report: IngestReport | None = None
+        self.report: "IngestReport | None" = None
         self.seconds: float = 0.0
 
     @property
@@ -73,10 +71,11 @@ def prepare(
     settings: "Settings",
     readiness: Readiness,
     *,
-    docs_dir: Path = DEFAULT_DOCS_DIR,
+    docs_dir: Path | None = None,
     before: Callable[[], None] | None = None,
 ) -> None:
-    """Build or update the lesson index, then load everything a lesson answer uses; never raises.
+    """Build or update the lesson index (the packaged docs unless `docs_dir`), then load everything a lesson
+    answer uses; never raises.
 
     `before` runs first (the app's own start-up chores); its failure fails start-up the same way.
     """
@@ -84,6 +83,10 @@ def prepare(
     try:
         if before is not None:
             before()
+        # Imported here, not at the top: chromadb and torch load in this thread, while the page already serves.
+        from knowledge.index import DEFAULT_DOCS_DIR, ensure_index
+
+        docs_dir = docs_dir or DEFAULT_DOCS_DIR
         readiness.report = ensure_index(
             settings, docs_dir, progress=lambda done, total: readiness.set(Stage("index", min(99, 100 * done // max(total, 1))))
         )

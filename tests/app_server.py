@@ -23,7 +23,8 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
-# The first start of a fresh data directory builds the lesson index (~30 s alone, longer on a busy machine).
+# The app serves its page within seconds and prepares the lesson index behind it (a chat waits for that); without
+# the prebuilt index (`make install`) the first start embeds the docs, minutes on a busy machine.
 START_TIMEOUT_S = float(os.environ.get("TUTOR_TEST_APP_START_TIMEOUT", "300"))
 _PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 _LOOPBACK = "127.0.0.1,localhost,::1"

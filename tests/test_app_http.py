@@ -42,13 +42,23 @@ def citations(answer: str) -> list[re.Match[str]]:
     return list(CITATION.finditer(answer))
 
 
-def test_app_starts_without_touching_the_network(app_server: AppServer):
+def test_app_starts_without_touching_the_network(app_server: AppServer, client: Client, token: str):
+    ask(client, "What is LoRA?", token)  # the answer waits for start-up: everything it loads has loaded by now
     log = app_server.log_text()
     assert "Running on local URL" in log
     assert not CONNECTION_ERRORS.search(log), log[-2000:]
     assert "Traceback" not in log, log[-2000:]
     # Every HTTP library in the app was pointed at a recorder posing as a proxy: nothing asked for it.
     assert app_server.outbound.requests == []
+
+
+def test_a_fresh_data_dir_starts_from_the_prebuilt_index_without_embedding(app_server: AppServer, client: Client, token: str):
+    ask(client, "What is LoRA?", token)
+    log = app_server.log_text()
+    ready = re.search(r"Lesson index ready: \d+ sections \((\d+) files added, .*?; (\d+) from the prebuilt index, (\d+) texts embedded\)", log)
+    assert ready, log[-2000:]
+    assert int(ready[1]) > 0 and ready[2] == ready[1] and ready[3] == "0"
+    assert "Ready to answer" in log
 
 
 def test_english_lesson_question_gets_an_english_answer_citing_english_sections(client: Client, token: str):
