@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import threading
 from typing import Mapping
 
 from core.settings import apply_offline_environment, load_settings
@@ -22,6 +21,36 @@ if zero_gpu_active():
     # ZeroGPU patches torch when `spaces` is imported, which must happen before anything initialises CUDA.
     import spaces  # noqa: E402,F401
 
+
+def _limit_torch_threads() -> None:
+    import torch
+
+    from trainer.jobs.lora import pick_cpu_threads
+
+    # Leave a core for training workers: two processes spinning threads on the same cores slow both 10x.
+    torch.set_num_threads(pick_cpu_threads())
+
+
+def _report_start_up(readiness: "Readiness") -> None:
+    report, stage = readiness.report, readiness.stage
+    if stage.name == "failed" or report is None:
+        print(f"Start-up failed: {stage.error}", flush=True)
+        return
+    print(
+        f"Lesson index ready: {report.total_sections} sections ({report.added} files added, {report.updated} updated, "
+        f"{report.skipped} unchanged; {report.prebuilt} from the prebuilt index, {report.embedded} texts embedded)",
+        flush=True,
+    )
+    print(f"Ready to answer ({readiness.seconds:.1f} s of start-up work)", flush=True)
+
+
+if __name__ == "__main__":
+    # Run as the app: the lesson side (the index, then chromadb, torch and the models a first answer loads) gets
+    # ready in a background thread from here on, its imports overlapping gradio's below on the second core.
+    from knowledge.startup import start_preparing
+
+    _READINESS = start_preparing(load_settings(), before=_limit_torch_threads, after=_report_start_up)
+
 import gradio as gr  # noqa: E402
 
 from assistant.conversation import Agent  # noqa: E402
@@ -29,7 +58,7 @@ from core.llm import make_backend  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from core.texts import DEFAULT_LANGUAGE, text  # noqa: E402
 from assistant.toolbox import default_toolbox  # noqa: E402
-from knowledge.startup import Readiness, prepare  # noqa: E402
+from knowledge.startup import Readiness  # noqa: E402
 from ui import chat_tab, dataset_tab, jobs_tab, startup_status  # noqa: E402
 from ui.i18n import T  # noqa: E402
 from ui.identity import Identity, resolve_learner  # noqa: E402
@@ -98,31 +127,6 @@ def build_app(settings: Settings, identity: Identity | None = None, readiness: R
 
 def main() -> None:
     settings = load_settings()
-    readiness = Readiness()
-
-    def limit_torch_threads() -> None:
-        # torch loads here, in the background, off the path to a serving page.
-        import torch
-
-        from trainer.jobs.lora import pick_cpu_threads
-
-        # Leave a core for training workers: two processes spinning threads on the same cores slow both 10x.
-        torch.set_num_threads(pick_cpu_threads())
-
-    def prepare_in_background() -> None:
-        prepare(settings, readiness, before=limit_torch_threads)
-        report, stage = readiness.report, readiness.stage
-        if stage.name == "failed":
-            print(f"Start-up failed: {stage.error}", flush=True)
-            return
-        assert report is not None
-        print(
-            f"Lesson index ready: {report.total_sections} sections ({report.added} files added, {report.updated} updated, "
-            f"{report.skipped} unchanged; {report.prebuilt} from the prebuilt index, {report.embedded} texts embedded)",
-            flush=True,
-        )
-        print(f"Ready to answer ({readiness.seconds:.1f} s of start-up work)", flush=True)
-
     from trainer.jobs.control import open_store, recover_jobs
 
     # Jobs whose worker died while the app was down are marked interrupted (and can be resumed);
@@ -135,12 +139,11 @@ def main() -> None:
             print(f"Job {job.id}: waiting in the queue again, in its place (its worker was gone)")
         else:
             print(f"Job {job.id}: following {job.backend} job {job.remote_id} again")
-    # The page is up at once; the lesson index and the models get ready behind it, the page shows how far.
-    threading.Thread(target=prepare_in_background, name="startup", daemon=True).start()
     identity = Identity.from_settings(settings, oauth=hf_oauth_enabled())
     print(f"Learners: {identity.mode} mode")
     auth = identity.check_login if identity.mode == "password" else None
-    build_app(settings, identity, readiness).queue(default_concurrency_limit=8).launch(i18n=T, auth=auth)
+    # The page is up at once; the page shows how far the lesson side is, and a chat turn waits for it.
+    build_app(settings, identity, _READINESS).queue(default_concurrency_limit=8).launch(i18n=T, auth=auth)
 
 
 if __name__ == "__main__":

@@ -101,6 +101,21 @@ def prepare(
     readiness.set(Stage("ready"))
 
 
+def start_preparing(
+    settings: "Settings", *, before: Callable[[], None] | None = None, after: Callable[[Readiness], None] | None = None
+) -> Readiness:
+    """Run `prepare` (then `after`) in a daemon thread; the returned Readiness tells how far it is."""
+    readiness = Readiness()
+
+    def run() -> None:
+        prepare(settings, readiness, before=before)
+        if after is not None:
+            after(readiness)
+
+    threading.Thread(target=run, name="startup", daemon=True).start()
+    return readiness
+
+
 def warm_up(settings: "Settings") -> None:
     """Answer one question per language, so the retriever and every model it uses are loaded."""
     from knowledge.answer import answer
