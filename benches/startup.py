@@ -49,7 +49,7 @@ BASELINE_REV = "a3e47a3"
 QUESTION = "What is a LoRA adapter?"
 READY_LINE = "Ready to answer"
 TARGETS = {"fresh": 20.0, "warm": 5.0, "first_answer": 1.0}
-TIMEOUT_S = 600.0
+TIMEOUT_S = 1800.0  # a busy shared machine: the baseline's fresh start embeds everything
 DEFAULT_MODEL_CACHE = ROOT / ".cache" / "models"
 
 

@@ -85,7 +85,7 @@ def save_prebuilt(bundle: Prebuilt, folder: Path = PREBUILT_DIR) -> None:
     """Write the bundle (vectors first, the records file last, each by atomic rename); raises OSError."""
     folder.mkdir(parents=True, exist_ok=True)
     records = bundle.records
-    with FileLock(str(folder.parent / f".{folder.name}.lock")):
+    with FileLock(str(folder / ".lock")):
         _replace(folder / _VECTORS, lambda path: np.savez(path, minilm=records.minilm, e5=records.e5), ".npz")
         head = {
             "stamp": _stamp(), "label": bundle.label, "files": bundle.files,
@@ -99,6 +99,7 @@ def _replace(target: Path, write, suffix: str) -> None:
     os.close(handle)
     try:
         write(temporary)
+        os.chmod(temporary, 0o644)  # mkstemp makes it private; the files are a shared install's, like the docs
         os.replace(temporary, target)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
