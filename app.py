@@ -60,6 +60,7 @@ from core.texts import DEFAULT_LANGUAGE, text  # noqa: E402
 from assistant.toolbox import default_toolbox  # noqa: E402
 from knowledge.startup import Readiness  # noqa: E402
 from ui import chat_tab, dataset_tab, jobs_tab, startup_status  # noqa: E402
+from ui.common import refusal  # noqa: E402
 from ui.i18n import T  # noqa: E402
 from ui.identity import Identity, resolve_learner  # noqa: E402
 
@@ -94,7 +95,7 @@ def build_app(settings: Settings, identity: Identity | None = None, readiness: R
         `learner` is the token from /new_learner (not needed when signed in): it keeps one client's datasets, jobs and language apart from another's.
         """
         if not isinstance(message, str):
-            raise gr.Error(text(DEFAULT_LANGUAGE, "api.message_not_text"))
+            raise refusal(text(DEFAULT_LANGUAGE, "api.message_not_text"))
         who = resolve_learner(identity, learner, request, profile)
         readiness.wait(READY_WAIT_S)
         return agent.answer_text(message, learner=who)

@@ -84,6 +84,7 @@ class AppServer:
     outbound: OutboundRecorder
     model_cache: Path
     started_s: float = 0.0
+    startup_log: str = ""  # the log up to the moment the app first answered (later requests log on)
     _log_handle: object = field(default=None, repr=False)
 
     def log_text(self) -> str:
@@ -170,6 +171,7 @@ def start_app(
         server.stop()
         raise
     server.started_s = time.monotonic() - started
+    server.startup_log = server.log_text()
     return server
 
 

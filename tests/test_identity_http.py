@@ -75,8 +75,9 @@ def test_two_token_holders_never_see_each_others_jobs(app_server: AppServer, two
     assert job.id not in choices(b.predict(token_b, None, api_name="/refresh")[1])
 
 
-def test_a_plain_id_or_an_edited_token_is_refused(two_learners):
+def test_a_plain_id_or_an_edited_token_is_refused(app_server: AppServer, two_learners):
     a, token_a, b, token_b = two_learners
+    log_before = len(app_server.log_text())
     plain = token_a.split(".")[0]
     a.predict("create a dataset called alpha_only", token_a, api_name="/chat")
     forged = [
@@ -94,6 +95,9 @@ def test_a_plain_id_or_an_edited_token_is_refused(two_learners):
     # No token at all: told how to get one.
     assert "/new_learner" in refusal(lambda: b.predict("list my datasets", api_name="/chat"))
     assert "/new_learner" in refusal(lambda: b.predict(None, None, api_name="/show"))
+    # A refusal is expected, not a crash: no traceback in the server's log, and no token either.
+    logged = app_server.log_text()[log_before:]
+    assert "Traceback" not in logged and token_b.split(".")[1] not in logged
 
 
 # -- the password file --------------------------------------------------------------------------------

@@ -12,10 +12,15 @@ from core.settings import Settings
 from core.texts import text
 
 
+def refusal(message: str) -> gr.Error:
+    """A toast for what the learner (or an API caller) asked wrongly: expected, so no traceback in the server's log."""
+    return gr.Error(message, duration=12, print_exception=False)
+
+
 def user_error(exc: BaseException) -> gr.Error:
     """A domain error as a toast: the message was written for the learner, so show it as is."""
     message = str(exc.args[0]) if isinstance(exc, LookupError) and exc.args else str(exc)
-    return gr.Error(message, duration=12)
+    return refusal(message)
 
 
 def learner_text(settings: Settings, learner: str, key: str) -> str:

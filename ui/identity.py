@@ -29,6 +29,7 @@ import gradio as gr
 from core.identity import check_password, issue_token, load_secret, new_learner_id, valid_learner_id, verify_token
 from core.settings import Settings
 from core.texts import DEFAULT_LANGUAGE, text
+from ui.common import refusal
 
 Mode = Literal["token", "password", "oauth"]
 _NOT_IN_ID = re.compile(r"[^A-Za-z0-9_-]")
@@ -84,12 +85,12 @@ def resolve_learner(identity: Identity, token: str | None, request: gr.Request |
         username = getattr(request, "username", None)
         if valid_learner_id(username):
             return str(username)
-        raise gr.Error(text(DEFAULT_LANGUAGE, "identity.sign_in"))
+        raise refusal(text(DEFAULT_LANGUAGE, "identity.sign_in"))
     if token is None or token == "":
-        raise gr.Error(text(DEFAULT_LANGUAGE, "identity.missing"))
+        raise refusal(text(DEFAULT_LANGUAGE, "identity.missing"))
     learner = verify_token(identity.secret, token)
     if learner is None:
-        raise gr.Error(text(DEFAULT_LANGUAGE, "identity.refused"))
+        raise refusal(text(DEFAULT_LANGUAGE, "identity.refused"))
     return learner
 
 

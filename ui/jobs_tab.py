@@ -18,7 +18,7 @@ from assistant.learner_state import learner_language
 from core.settings import Settings
 from core.texts import text
 from trainer.jobs import control, inference
-from ui.common import learner_text, user_error
+from ui.common import learner_text, refusal, user_error
 from ui.i18n import T
 from ui.identity import Identity, identified
 
@@ -104,7 +104,7 @@ def build(settings: Settings, learner: gr.BrowserState, tab: gr.Tab, identity: I
 
     def start_job(who: str, name: str | None, preset_name: str, backend_name: str, epoch_count: int | str):
         if not name:
-            raise gr.Error(learner_text(settings, who, "error.choose_dataset"))
+            raise refusal(learner_text(settings, who, "error.choose_dataset"))
         try:
             job, notices = start_training(settings, who, name, preset=preset_name, backend=backend_name,
                                           epochs=None if epoch_count == "preset" else int(epoch_count),
@@ -117,7 +117,7 @@ def build(settings: Settings, learner: gr.BrowserState, tab: gr.Tab, identity: I
 
     def cancel_job(who: str, job_id: str | None):
         if not job_id:
-            raise gr.Error(learner_text(settings, who, "error.choose_job"))
+            raise refusal(learner_text(settings, who, "error.choose_job"))
         try:
             control.cancel_job(settings, job_id, owner=who)
         except (ValueError, LookupError) as exc:
@@ -126,7 +126,7 @@ def build(settings: Settings, learner: gr.BrowserState, tab: gr.Tab, identity: I
 
     def run_compare(who: str, job_id: str | None, text: str, which: str):
         if not job_id or not text.strip():
-            raise gr.Error(learner_text(settings, who, "error.choose_finished_job"))
+            raise refusal(learner_text(settings, who, "error.choose_finished_job"))
         try:
             answers = inference.compare(settings, job_id, text, owner=who, checkpoint=which)
         except (ValueError, LookupError) as exc:
@@ -135,7 +135,7 @@ def build(settings: Settings, learner: gr.BrowserState, tab: gr.Tab, identity: I
 
     def run_tuned(who: str, job_id: str | None, text: str, which: str):
         if not job_id or not text.strip():
-            raise gr.Error(learner_text(settings, who, "error.choose_finished_job"))
+            raise refusal(learner_text(settings, who, "error.choose_finished_job"))
         try:
             return "", inference.generate(settings, job_id, text, owner=who, checkpoint=which)
         except (ValueError, LookupError) as exc:
@@ -143,7 +143,7 @@ def build(settings: Settings, learner: gr.BrowserState, tab: gr.Tab, identity: I
 
     def do_evaluate(who: str, job_id: str | None, which: str):
         if not job_id:
-            raise gr.Error(learner_text(settings, who, "error.choose_job"))
+            raise refusal(learner_text(settings, who, "error.choose_job"))
         try:
             return run_evaluation(settings, who, job_id, learner_language(settings, who), checkpoint=which)[1]
         except (ValueError, LookupError, OSError) as exc:
