@@ -42,11 +42,12 @@ def build(readiness: Readiness) -> None:
     status = gr.Markdown(status_text(first, DEFAULT_LANGUAGE), elem_id="startup-status", visible=first.name != "ready")
     timer = gr.Timer(_POLL_S, active=first.name not in ("ready", "failed"))
 
-    def refresh(request: gr.Request):
+    # Named apart from the tabs' handlers: an event's default API name is its function's, first come first served.
+    def show_startup(request: gr.Request):
         stage = readiness.stage
         ended = stage.name in ("ready", "failed")
         return gr.Markdown(status_text(stage, browser_language(request)), visible=stage.name != "ready"), gr.Timer(active=not ended)
 
     # On each page load too: a page opened after start-up shows nothing and starts no timer.
-    gr.on(None, refresh, None, [status, timer], show_progress="hidden", api_visibility="private")
-    timer.tick(refresh, None, [status, timer], show_progress="hidden", api_visibility="private")
+    gr.on(None, show_startup, None, [status, timer], show_progress="hidden", api_visibility="private")
+    timer.tick(show_startup, None, [status, timer], show_progress="hidden", api_visibility="private")
