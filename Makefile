@@ -14,8 +14,17 @@ run: install
 test: install-dev browser
 	$(OFFLINE) $(PY) -m pytest
 
-install: $(VENV)/.installed
-install-dev: $(VENV)/.installed-dev
+# The packaged lesson docs' records and vectors, precomputed so a fresh data directory copies them instead of
+# embedding every doc at start (knowledge/prebuilt.py); rebuilt, incrementally, when a doc or the pipeline changes.
+PREBUILT := knowledge/prebuilt/records.json
+PREBUILT_SOURCES := $(shell find knowledge/docs -name '*.md') knowledge/loader.py knowledge/chunks.py knowledge/records.py
+
+install: $(VENV)/.installed $(PREBUILT)
+install-dev: $(VENV)/.installed-dev $(PREBUILT)
+
+$(PREBUILT): $(VENV)/.installed $(PREBUILT_SOURCES)
+	$(OFFLINE) $(PY) -m knowledge build-index
+	touch $@
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -46,6 +55,7 @@ bench: install-dev
 	$(OFFLINE) $(PY) benches/retrieval.py
 	$(OFFLINE) $(PY) benches/validate.py
 	$(OFFLINE) $(PY) benches/train.py
+	$(OFFLINE) $(PY) benches/startup.py
 
 clean:
-	rm -rf $(VENV) .cache data .pytest_cache test-artifacts
+	rm -rf $(VENV) .cache data .pytest_cache test-artifacts knowledge/prebuilt

@@ -22,6 +22,36 @@ if zero_gpu_active():
     # ZeroGPU patches torch when `spaces` is imported, which must happen before anything initialises CUDA.
     import spaces  # noqa: E402,F401
 
+
+def _limit_torch_threads() -> None:
+    import torch
+
+    from trainer.jobs.lora import pick_cpu_threads
+
+    # Leave a core for training workers: two processes spinning threads on the same cores slow both 10x.
+    torch.set_num_threads(pick_cpu_threads())
+
+
+def _report_start_up(readiness: "Readiness") -> None:
+    report, stage = readiness.report, readiness.stage
+    if stage.name == "failed" or report is None:
+        print(f"Start-up failed: {stage.error}", flush=True)
+        return
+    print(
+        f"Lesson index ready: {report.total_sections} sections ({report.added} files added, {report.updated} updated, "
+        f"{report.skipped} unchanged; {report.prebuilt} from the prebuilt index, {report.embedded} texts embedded)",
+        flush=True,
+    )
+    print(f"Ready to answer ({readiness.seconds:.1f} s of start-up work)", flush=True)
+
+
+if __name__ == "__main__":
+    # Run as the app: the lesson side (the index, then chromadb, torch and the models a first answer loads) gets
+    # ready in a background thread from here on, its imports overlapping gradio's below on the second core.
+    from knowledge.startup import start_preparing
+
+    _READINESS = start_preparing(load_settings(), before=_limit_torch_threads, after=_report_start_up)
+
 import gradio as gr  # noqa: E402
 
 from assistant.conversation import Agent  # noqa: E402
@@ -29,7 +59,8 @@ from core.llm import make_backend  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from core.texts import DEFAULT_LANGUAGE, text  # noqa: E402
 from assistant.toolbox import default_toolbox  # noqa: E402
-from ui import chat_tab, dataset_tab, jobs_tab, mcp_tools  # noqa: E402
+from knowledge.startup import Readiness  # noqa: E402
+from ui import chat_tab, dataset_tab, jobs_tab, mcp_tools, startup_status  # noqa: E402
 from ui.common import refusal  # noqa: E402
 from ui.i18n import T  # noqa: E402
 from ui.identity import Identity, resolve_learner  # noqa: E402
@@ -45,9 +76,14 @@ def hf_oauth_enabled(environ: Mapping[str, str] = os.environ) -> bool:
     return True
 
 
-def build_app(settings: Settings, identity: Identity | None = None) -> gr.Blocks:
+# A chat turn waits this long for start-up (the lesson index, the models) before it goes ahead anyway.
+READY_WAIT_S = 600.0
+
+
+def build_app(settings: Settings, identity: Identity | None = None, readiness: Readiness | None = None) -> gr.Blocks:
     agent = Agent(settings, make_backend(settings), default_toolbox())
     identity = identity or Identity.from_settings(settings)
+    readiness = readiness or Readiness.already_ready()
 
     def new_learner() -> str:
         """A token for a new learner of your own: pass it as `learner` to /chat. Keep it; it is the only key to that learner's datasets and jobs."""
@@ -62,6 +98,7 @@ def build_app(settings: Settings, identity: Identity | None = None) -> gr.Blocks
         if not isinstance(message, str):
             raise refusal(text(DEFAULT_LANGUAGE, "api.message_not_text"))
         who = resolve_learner(identity, learner, request, profile)
+        readiness.wait(READY_WAIT_S)
         return agent.answer_text(message, learner=who)
 
     with gr.Blocks(title="finetune-tutor", fill_height=True) as demo:
@@ -69,13 +106,14 @@ def build_app(settings: Settings, identity: Identity | None = None) -> gr.Blocks
         learner = gr.BrowserState(None, storage_key="finetune-tutor-learner")
         gr.Markdown("## finetune-tutor")
         gr.Markdown(T("tagline"))
+        startup_status.build(readiness)
         if identity.mode == "oauth":
             gr.LoginButton()
         # The tools first, so they keep their plain endpoint names where a tab's handler has the same name.
         tools = mcp_tools.register(settings, identity)
         with gr.Tabs():
             with gr.Tab(T("chat_tab"), id="chat"):
-                chat_tab.build(agent, learner, identity)
+                chat_tab.build(agent, learner, identity, lambda: readiness.wait(READY_WAIT_S))
             with gr.Tab(T("dataset_tab"), id="dataset") as tab:
                 dataset_tab.build(settings, learner, tab, identity)
             with gr.Tab(T("jobs_tab"), id="jobs") as tab:
@@ -94,18 +132,8 @@ def build_app(settings: Settings, identity: Identity | None = None) -> gr.Blocks
 
 def main() -> None:
     settings = load_settings()
-    from knowledge.index import ensure_index
-
-    import torch
-
     from trainer.jobs.control import open_store, recover_jobs
-    from trainer.jobs.lora import pick_cpu_threads
 
-    # Leave a core for training workers: two processes spinning threads on the same cores slow both 10x.
-    torch.set_num_threads(pick_cpu_threads())
-
-    report = ensure_index(settings)
-    print(f"Lesson index ready: {report.total_sections} sections ({report.added} files added, {report.updated} updated, {report.skipped} unchanged)")
     # Jobs whose worker died while the app was down are marked interrupted (and can be resumed);
     # hosted jobs already created on the provider's side are followed again by their remote id, and
     # local jobs that were still queued get a new worker that waits in their place.
@@ -119,9 +147,10 @@ def main() -> None:
     identity = Identity.from_settings(settings, oauth=hf_oauth_enabled())
     print(f"Learners: {identity.mode} mode")
     auth = identity.check_login if identity.mode == "password" else None
+    # The page is up at once; the page shows how far the lesson side is, and a chat turn waits for it.
     # TUTOR_MCP=1 turns the MCP server on; unset, Gradio's own GRADIO_MCP_SERVER decides.
-    build_app(settings, identity).queue(default_concurrency_limit=8).launch(i18n=T, auth=auth,
-                                                                         mcp_server=True if settings.mcp else None)
+    build_app(settings, identity, _READINESS).queue(default_concurrency_limit=8).launch(
+        i18n=T, auth=auth, mcp_server=True if settings.mcp else None)
 
 
 if __name__ == "__main__":

@@ -10,8 +10,6 @@ from assistant.tool_context import ToolContext
 from assistant.registry import ToolOutput, tool
 from assistant.routes import Route, patterns
 from core.texts import text
-from knowledge.answer import answer
-from knowledge.search import get_retriever, search
 
 MODEL_CONTEXT_SECTIONS = 4
 
@@ -23,6 +21,10 @@ def search_lesson(
     context: ToolContext,
 ) -> ToolOutput:
     """Search the lesson "Fine-tuning LLMs" and return the sections that answer the question, with heading and source, and whether the lesson covers it at all."""
+    # Imported on first use: they bring chromadb and torch, which the app loads behind its serving page.
+    from knowledge.answer import answer
+    from knowledge.search import get_retriever, search
+
     if context.writer is not None:
         # A capable model writes the answer itself from the top sections.
         result = search(question, lang=context.lang, k=MODEL_CONTEXT_SECTIONS, index=context.settings)

@@ -1,6 +1,7 @@
 """`python -m knowledge`: ingest docs, search them, ask questions.
 
     python -m knowledge ingest DIR [--index PATH] [--json]
+    python -m knowledge build-index [--out DIR]   (the packaged docs' precomputed records; `make install` runs it)
     python -m knowledge search QUESTION | --batch FILE.jsonl [--index PATH] [-k N] [--json]
     python -m knowledge ask QUESTION [--index PATH] [--lang fi] [--json]
 
@@ -35,6 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("folder", type=Path, help="folder of markdown docs, e.g. knowledge/docs")
     _add_common(ingest)
 
+    build = commands.add_parser("build-index", help="precompute the packaged lesson docs' records and vectors (knowledge.prebuilt)")
+    build.add_argument("--out", type=Path, help="where to write them (default: knowledge/prebuilt)")
+
     search = commands.add_parser("search", help="find the sections that answer a question")
     search.add_argument("question", nargs="?", help="the question (or use --batch)")
     search.add_argument("--batch", type=Path, help='JSONL file with one {"question": ..., "lang": optional} per line')
@@ -63,6 +67,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings()
         if args.command == "ingest":
             return _run_ingest(args, settings)
+        if args.command == "build-index":
+            return _run_build_index(args)
         index = _index_for(args, settings)
         if args.command == "search":
             return _run_search(args, index)
@@ -79,12 +85,36 @@ def _run_ingest(args: argparse.Namespace, settings) -> int:
     from knowledge.index import DEFAULT_DOCS_DIR, LESSON_DOCS_LABEL
     from knowledge.ingest import ingest
 
-    label = LESSON_DOCS_LABEL if args.folder.resolve() == DEFAULT_DOCS_DIR else None
+    from knowledge.prebuilt import load_prebuilt
+
+    packaged = args.folder.resolve() == DEFAULT_DOCS_DIR
+    label = LESSON_DOCS_LABEL if packaged else None
     # ingest opens (and creates) the index only after every file passed its checks.
-    report = ingest(args.folder, args.index or settings, label=label)
+    report = ingest(args.folder, args.index or settings, label=label, prebuilt=load_prebuilt() if packaged else None)
     print(json.dumps(report.to_json(), ensure_ascii=False) if args.json else report.summary())
     for warning in report.warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    return 0
+
+
+def _run_build_index(args: argparse.Namespace) -> int:
+    import time
+
+    from knowledge.index import DEFAULT_DOCS_DIR, LESSON_DOCS_LABEL
+    from knowledge.ingest import load_docs
+    from knowledge.prebuilt import PREBUILT_DIR, build_prebuilt
+
+    started = time.perf_counter()
+    folder = args.out or PREBUILT_DIR
+    docs = load_docs(DEFAULT_DOCS_DIR)
+    try:
+        bundle, embedded = build_prebuilt(docs, LESSON_DOCS_LABEL, folder)
+    except OSError as error:
+        raise CliError(f"Cannot write the prebuilt index to {folder} ({error}); give a writable folder with --out.") from None
+    print(
+        f"Prebuilt lesson index in {folder}: {len(docs)} files ({embedded} embedded, {len(docs) - embedded} unchanged), "
+        f"{len(bundle.records)} records ({time.perf_counter() - started:.1f} s)."
+    )
     return 0
 
 

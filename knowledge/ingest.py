@@ -9,18 +9,17 @@ of replacing the first.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from knowledge.chunks import HEADING_SEPARATOR, plain_text, split_sections, split_units
-from knowledge.embeddings import EMBEDDING_DIM, embed_texts
 from knowledge.loader import DocFile, IngestError, find_markdown_files, load_doc
-from knowledge.multilingual import MULTILINGUAL_DIM, embed_passages, embed_queries
-from knowledge.store import QUESTION_MARK, UNIT_MARK, IndexLike, Store, open_store
+from knowledge.records import Progress, Records, embed_docs
+from knowledge.store import IndexLike, Store, open_store
+
+if TYPE_CHECKING:
+    from knowledge.prebuilt import Prebuilt
 
 _WRITE_BATCH = 256
 
@@ -36,6 +35,8 @@ class IngestReport:
     removed: int = 0
     skipped: int = 0
     chunks: int = 0  # records written by this run (sections and their units)
+    prebuilt: int = 0  # files whose records came from the precomputed index (knowledge.prebuilt), not embedded
+    embedded: int = 0  # texts this run embedded (units and questions, once per model)
     total_chunks: int = 0  # records in the whole index afterwards
     total_sections: int = 0  # doc sections in the whole index afterwards
     seconds: float = 0.0
@@ -52,18 +53,27 @@ class IngestReport:
         )
 
 
-def ingest(source_dir: Path | str, index: IndexLike, *, label: str | None = None) -> IngestReport:
+def ingest(
+    source_dir: Path | str,
+    index: IndexLike,
+    *,
+    label: str | None = None,
+    prebuilt: "Prebuilt | None" = None,
+    progress: Progress | None = None,
+) -> IngestReport:
     """Bring the index up to date with the markdown files under `source_dir`.
 
     `label` names the folder in the index (default: its absolute path); a later ingest under the
-    same label updates that folder's files, wherever the folder now lives.
+    same label updates that folder's files, wherever the folder now lives. A file whose exact
+    records `prebuilt` holds (same label, same digest) is copied from it instead of embedded.
+    `progress(done, total)` hears about the embedding and writing as it goes.
 
     Raises IngestError (clear message, index untouched) for a missing or unreadable folder,
     a folder without markdown, or any empty, binary, undecodable or oversized file.
     """
     started = time.perf_counter()
     root = Path(source_dir).expanduser().resolve()
-    docs = _load_all(root)
+    docs = load_docs(root)
     store = open_store(index, create=True)
     root_key = label or str(root)
     report = IngestReport(source_dir=str(root), index=store.location)
@@ -76,21 +86,31 @@ def ingest(source_dir: Path | str, index: IndexLike, *, label: str | None = None
         report.updated = len(changed) - report.added
         gone = [source for source in stored if source not in current]
         report.removed = len(gone)
-        ids, documents, embed_inputs, metadatas = _chunk_all(changed, root_key, report.warnings)
-        embeddings = _embed(ids, embed_inputs, documents) if ids else None
-        multilingual = _embed_multilingual(ids, embed_inputs, metadatas)
+        copied, to_embed = prebuilt.take(changed, root_key) if prebuilt is not None else (Records.empty(), changed)
+        report.prebuilt = len(changed) - len(to_embed)
+        fresh = embed_docs(to_embed, root_key, report.warnings, _share(progress, 0.0, 0.8 if len(to_embed) else 0.0))
+        report.embedded = 2 * sum(1 for meta in fresh.metadatas if meta["kind"] != "section")
+        records = Records.concat([copied, fresh])
         old_ids = [chunk_id for doc in changed if doc.source in stored for chunk_id in stored[doc.source][1]]
         old_ids += [chunk_id for source in gone for chunk_id in stored[source][1]]
-        if ids or old_ids:
-            _write(store, ids, documents, embeddings, metadatas, multilingual, old_ids)
-        report.chunks = len(ids)
+        if records.ids or old_ids:
+            _write(store, records, old_ids, _share(progress, 0.8 if len(to_embed) else 0.0, 1.0))
+        report.chunks = len(records)
         report.total_chunks = store.count()
         report.total_sections = len(store.collection.get(where={"kind": "section"}, include=[])["ids"])
     report.seconds = round(time.perf_counter() - started, 3)
     return report
 
 
-def _load_all(root: Path) -> list[DocFile]:
+def _share(progress: Progress | None, low: float, high: float) -> Progress | None:
+    """One step's (done, total) as a share of the whole ingest, reported in thousandths."""
+    if progress is None:
+        return None
+    return lambda done, total: progress(round(1000 * (low + (high - low) * done / max(total, 1))), 1000)
+
+
+def load_docs(root: Path) -> list[DocFile]:
+    """Every markdown file under `root`, read and checked; raises IngestError naming every bad file."""
     docs, problems = [], []
     for path in find_markdown_files(root):
         try:
@@ -117,81 +137,22 @@ def _stored_files(store: Store, root_key: str) -> dict[str, tuple[str, list[str]
     return files
 
 
-def _chunk_all(docs: list[DocFile], root_key: str, warnings: list[str]):
-    """Records for the collection: one per section (its text, for display), one per unit and one per listed
-    question (for dense search)."""
-    ids, documents, embed_inputs, metadatas = [], [], [], []
-    root_tag = hashlib.sha1(root_key.encode()).hexdigest()[:10]
-    for doc in docs:
-        sections = split_sections(doc.text)
-        if not sections:
-            warnings.append(f"{doc.source}: no text left after cleaning; skipped.")
-            continue
-        base = {"root": root_key, "source": doc.source, "digest": doc.digest, "lang": doc.lang}
-        for number, section in enumerate(sections):
-            section_id = f"{root_tag}:{doc.source}:{doc.digest[:12]}:{number}"
-            ids.append(section_id)
-            documents.append(section.text)
-            embed_inputs.append(None)  # the mean of its units' vectors; see _embed
-            metadatas.append(
-                {**base, "kind": "section", "heading": section.heading, "anchor": section.anchor, "title": section.title, "order": number}
-            )
-            # The deepest heading gives a lone sentence its topic; MiniLM reads link text, not URLs.
-            topic = section.heading.split(HEADING_SEPARATOR)[-1]
-            for unit_number, unit in enumerate(split_units(section.text)):
-                ids.append(f"{section_id}{UNIT_MARK}{unit_number}")
-                documents.append(unit.text)
-                embed_inputs.append(f"{topic}: {plain_text(unit.text)}")
-                metadatas.append({**base, "kind": "unit"})
-            for question_number, question in enumerate(section.questions):
-                ids.append(f"{section_id}{QUESTION_MARK}{question_number}")
-                documents.append(question)
-                embed_inputs.append(question)
-                metadatas.append({**base, "kind": "question"})
-    return ids, documents, embed_inputs, metadatas
-
-
-def _embed(ids: list[str], inputs: list[str | None], documents: list[str]) -> np.ndarray:
-    """Embed the units; a section's vector is the normalised mean of its units' (search uses the units,
-    and embedding whole sections again would double the ingest time for no gain)."""
-    vectors = np.zeros((len(ids), EMBEDDING_DIM), dtype=np.float32)
-    texts = [(i, text) for i, text in enumerate(inputs) if text is not None]
-    if texts:
-        vectors[[i for i, _ in texts]] = embed_texts([text for _, text in texts])
-    section_rows = [i for i, text in enumerate(inputs) if text is None]
-    for n, row in enumerate(section_rows):
-        end = section_rows[n + 1] if n + 1 < len(section_rows) else len(ids)
-        units = [i for i in range(row + 1, end) if ids[i].startswith(ids[row] + UNIT_MARK)]
-        mean = vectors[units].mean(axis=0) if units else embed_texts([plain_text(documents[row])])[0]
-        vectors[row] = mean / (np.linalg.norm(mean) or 1.0)
-    return vectors
-
-
-def _embed_multilingual(ids: list[str], inputs: list[str | None], metadatas: list[dict]) -> tuple[list[str], np.ndarray, list[dict]]:
-    """(ids, e5 vectors, metadatas) of the units and questions: e5 compares a question with a
-    listed question as two queries, and with a unit as query against passage."""
-    rows = [i for i, text in enumerate(inputs) if text is not None]
-    vectors = np.zeros((len(rows), MULTILINGUAL_DIM), dtype=np.float32)
-    for kind, embed in (("unit", embed_passages), ("question", embed_queries)):
-        chosen = [n for n, i in enumerate(rows) if metadatas[i]["kind"] == kind]
-        if chosen:
-            vectors[chosen] = embed([inputs[rows[n]] for n in chosen])
-    return [ids[i] for i in rows], vectors, [metadatas[i] for i in rows]
-
-
-def _write(store: Store, ids, documents, embeddings, metadatas, multilingual, old_ids: list[str]) -> None:
+def _write(store: Store, records: Records, old_ids: list[str], progress: Progress | None = None) -> None:
     """Upsert into both collections, then delete what is stale; a failed upsert removes what it added."""
-    multilingual_ids, multilingual_vectors, multilingual_metadatas = multilingual
+    multilingual_ids, multilingual_vectors, multilingual_metadatas = records.multilingual()
     written: list[tuple[object, str]] = []
+    total = len(records) + len(multilingual_ids)
     try:
         for collection, batch_ids, fields in (
-            (store.collection, ids, {"documents": documents, "embeddings": embeddings, "metadatas": metadatas}),
+            (store.collection, records.ids, {"documents": records.documents, "embeddings": records.minilm, "metadatas": records.metadatas}),
             (store.multilingual, multilingual_ids, {"embeddings": multilingual_vectors, "metadatas": multilingual_metadatas}),
         ):
             for start in range(0, len(batch_ids), _WRITE_BATCH):
                 end = start + _WRITE_BATCH
                 collection.upsert(ids=batch_ids[start:end], **{name: values[start:end] for name, values in fields.items()})
                 written.extend((collection, chunk_id) for chunk_id in batch_ids[start:end])
+                if progress:
+                    progress(len(written), total)
     except Exception as error:
         old = set(old_ids)
         for collection in (store.collection, store.multilingual):
@@ -199,7 +160,7 @@ def _write(store: Store, ids, documents, embeddings, metadatas, multilingual, ol
             if fresh:
                 collection.delete(ids=fresh)
         raise IngestError(f"Writing to the index at {store.location} failed ({error}); the previous index was kept.") from None
-    stale = sorted(set(old_ids) - set(ids))
+    stale = sorted(set(old_ids) - set(records.ids))
     for collection in (store.collection, store.multilingual):
         for start in range(0, len(stale), _WRITE_BATCH):
             collection.delete(ids=stale[start : start + _WRITE_BATCH])

@@ -43,7 +43,8 @@ def citations(answer: str) -> list[re.Match[str]]:
 
 
 def test_app_starts_without_touching_the_network(app_server: AppServer):
-    # The start-up part of the log only: the app server is shared by the session's test files, and
+    # The start-up part of the log only (start_app returns once the app's background start-up is done, so the
+    # models a first answer loads have loaded): the app server is shared by the session's test files, and
     # refusals other tests provoke on purpose are logged after it.
     log = app_server.startup_log
     assert "Running on local URL" in log
@@ -51,6 +52,14 @@ def test_app_starts_without_touching_the_network(app_server: AppServer):
     assert "Traceback" not in log, log[-2000:]
     # Every HTTP library in the app was pointed at a recorder posing as a proxy: nothing asked for it.
     assert app_server.outbound.requests == []
+
+
+def test_a_fresh_data_dir_starts_from_the_prebuilt_index_without_embedding(app_server: AppServer):
+    log = app_server.startup_log
+    ready = re.search(r"Lesson index ready: \d+ sections \((\d+) files added, .*?; (\d+) from the prebuilt index, (\d+) texts embedded\)", log)
+    assert ready, log[-2000:]
+    assert int(ready[1]) > 0 and ready[2] == ready[1] and ready[3] == "0"
+    assert "Ready to answer" in log
 
 
 def test_english_lesson_question_gets_an_english_answer_citing_english_sections(client: Client, token: str):

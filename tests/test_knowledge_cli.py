@@ -32,7 +32,11 @@ def test_ingest_prints_a_report(tmp_path: Path, capsys: pytest.CaptureFixture[st
     code, out, _ = run(capsys, "ingest", str(tmp_path / "docs"), "--index", str(tmp_path / "index"), "--json")
     report = json.loads(out)
     assert code == 0 and report["added"] == 1 and report["chunks"] > 0
-    assert set(report) == {"source_dir", "index", "added", "updated", "removed", "skipped", "chunks", "total_chunks", "total_sections", "seconds", "warnings"}
+    assert set(report) == {
+        "source_dir", "index", "added", "updated", "removed", "skipped", "chunks", "prebuilt", "embedded", "total_chunks",
+        "total_sections", "seconds", "warnings",
+    }
+    assert report["prebuilt"] == 0 and report["embedded"] > 0  # a folder of the learner's own: embedded, nothing precomputed
     code, out, _ = run(capsys, "ingest", str(tmp_path / "docs"), "--index", str(tmp_path / "index"))
     assert code == 0 and "0 added" in out and "1 unchanged" in out
 

@@ -5,7 +5,7 @@ A tool step becomes a collapsible assistant message (metadata title, pending →
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import gradio as gr
 
@@ -37,8 +37,11 @@ def to_gradio(message: AgentMessage) -> gr.ChatMessage:
     return gr.ChatMessage(role="assistant", content=content, metadata=metadata)
 
 
-def build(agent: Agent, learner: gr.BrowserState, identity: Identity) -> None:
-    """Lay out the chat inside the current Blocks; every event names its learner by the browser's token."""
+def build(agent: Agent, learner: gr.BrowserState, identity: Identity, wait_ready: Callable[[], object] = lambda: None) -> None:
+    """Lay out the chat inside the current Blocks; every event names its learner by the browser's token.
+
+    `wait_ready` blocks until the app's start-up is done: a question asked meanwhile shows at once and is answered then.
+    """
     with gr.Accordion(T("guide"), open=False, elem_id="guide-panel"):
         progress = gr.Markdown(elem_id="guide-progress", line_breaks=True)
         with gr.Row():
@@ -53,6 +56,7 @@ def build(agent: Agent, learner: gr.BrowserState, identity: Identity) -> None:
     def respond(who: str, message: str, history: list[dict[str, Any]]) -> Iterator[tuple[str, list]]:
         shown = list(history) + [gr.ChatMessage(role="user", content=message)]
         yield "", shown
+        wait_ready()
         for messages in agent.respond(message, history, who):
             yield "", shown + [to_gradio(m) for m in messages]
 

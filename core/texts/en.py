@@ -137,6 +137,10 @@ New here? Say *"start the guided path"* and I'll walk you through it step by ste
     "guide.wrong": "❌ Not quite — try again. ",
     # -- the /chat API -------------------------------------------------------------------------------------
     "api.message_not_text": "The message must be text (a string), e.g. \"What is LoRA?\".",
+    # -- start-up (ui.startup_status): the page is up while the lesson side gets ready --------------------
+    "startup.index": "⏳ Preparing the lesson index… {percent} %. Questions asked now are answered as soon as it is ready.",
+    "startup.models": "⏳ Loading the models for lesson answers… Questions asked now are answered in a moment.",
+    "startup.failed": "⚠️ The lesson index could not be prepared: {error}. Lesson answers are off until the app is restarted with that fixed; datasets and jobs work.",
     # -- who the learner is (ui.identity): refusals never say whose data was asked for ------------------
     "identity.missing": "No learner token. Reload the page; API clients call /new_learner first and pass the token it returns as `learner`.",
     "identity.refused": "This learner token is not valid here: a plain learner id, an edited token or one from another server is refused. Call /new_learner (or reload the page) for a token of your own.",

@@ -137,6 +137,10 @@ Uusi täällä? Sano *"aloita opastus"*, niin käydään kaikki läpi vaihe vaih
     "guide.wrong": "❌ Ei aivan — yritä uudelleen. ",
     # -- the /chat API -------------------------------------------------------------------------------------
     "api.message_not_text": "Viestin on oltava tekstiä (merkkijono), esim. \"Mikä on LoRA?\".",
+    # -- start-up (ui.startup_status): the page is up while the lesson side gets ready --------------------
+    "startup.index": "⏳ Valmistellaan oppituntien hakemistoa… {percent} %. Nyt kysyttyihin kysymyksiin vastataan heti, kun se on valmis.",
+    "startup.models": "⏳ Ladataan vastausten malleja… Nyt kysyttyihin kysymyksiin vastataan hetken kuluttua.",
+    "startup.failed": "⚠️ Oppituntien hakemistoa ei voitu valmistella: {error}. Oppituntivastaukset ovat pois käytöstä, kunnes sovellus käynnistetään uudelleen vika korjattuna; aineistot ja ajot toimivat.",
     # -- who the learner is (ui.identity): refusals never say whose data was asked for ------------------
     "identity.missing": "Oppijatunniste puuttuu. Lataa sivu uudelleen; API-asiakas kutsuu ensin /new_learner ja antaa sen palauttaman tunnisteen `learner`-arvona.",
     "identity.refused": "Tämä oppijatunniste ei kelpaa täällä: pelkkä oppijan id, muokattu tunniste tai toisen palvelimen tunniste hylätään. Hae oma tunniste kutsulla /new_learner (tai lataa sivu uudelleen).",
