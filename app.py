@@ -114,6 +114,9 @@ def main() -> None:
     identity = Identity.from_settings(settings, oauth=hf_oauth_enabled())
     print(f"Learners: {identity.mode} mode")
     auth = identity.check_login if identity.mode == "password" else None
+    # Gradio rebuilds its monitoring summary (a pandas frame of up to 10,000 past events) after every
+    # event by default: ~10 ms per answer early on, more as a class goes on. Nothing here shows it.
+    os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "1000")
     build_app(settings, identity).queue(default_concurrency_limit=8).launch(i18n=T, auth=auth)
 
 

@@ -53,6 +53,7 @@ from core.settings import offline_environment  # noqa: E402
 for _name, _value in offline_environment().items():
     os.environ.setdefault(_name, _value)
 
+import psutil  # noqa: E402
 from gradio_client import Client  # noqa: E402
 
 from app_server import ARTIFACTS, start_app  # noqa: E402
@@ -125,10 +126,14 @@ class Phase:
     errors: list[str] = field(default_factory=list)
     wall_s: float = 0.0
     load_average: float = 0.0
+    # CPU seconds the app's own process spent in the phase (not its job workers): less swayed by the
+    # machine's other load than any latency, so the figure to compare between runs.
+    app_cpu_s: float | None = None
 
     def summary(self) -> dict:
         values = sorted(self.latencies)
         tools = sorted(self.tool_latencies)
+        replies = len(values) + len(tools)
         return {
             "phase": self.name,
             "sessions": self.sessions,
@@ -143,6 +148,7 @@ class Phase:
             "throughput_per_s": round(len(values) / self.wall_s, 2) if self.wall_s and values else None,
             "wall_s": round(self.wall_s, 1),
             "load_average": round(self.load_average, 2),
+            "app_cpu_ms_per_reply": round(1000 * self.app_cpu_s / replies, 1) if self.app_cpu_s is not None and replies else None,
             "first_errors": list(dict.fromkeys(self.errors))[:3],
         }
 
@@ -199,17 +205,28 @@ def lesson_plan(offset: int, count: int, lang: str | None = None) -> list[tuple[
     return [pool[(offset + q) % len(pool)] for q in range(count)]
 
 
-def run_phase(name: str, sessions: list[Session], work: Callable[[int, Session, Phase, threading.Lock], None]) -> Phase:
+def run_phase(name: str, sessions: list[Session], work: Callable[[int, Session, Phase, threading.Lock], None],
+              app: psutil.Process | None = None) -> Phase:
     """Every session runs `work` in its own thread, all starting together; the phase's wall time is the slowest's."""
     phase = Phase(name, len(sessions))
     lock = threading.Lock()
+    cpu_before = _cpu_seconds(app)
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=len(sessions)) as pool:
         for future in [pool.submit(work, n, session, phase, lock) for n, session in enumerate(sessions)]:
             future.result()
     phase.wall_s = time.perf_counter() - started
     phase.load_average = os.getloadavg()[0]
+    cpu_after = _cpu_seconds(app)
+    phase.app_cpu_s = cpu_after - cpu_before if cpu_before is not None and cpu_after is not None else None
     return phase
+
+
+def _cpu_seconds(process: psutil.Process | None) -> float | None:
+    if process is None:
+        return None
+    times = process.cpu_times()
+    return times.user + times.system
 
 
 # -- the jobs: started from the CLI as their learners, watched in the job store --------------------------------
@@ -273,7 +290,8 @@ def print_phase(summary: dict) -> None:
     tools = f"  tools {summary['tool_replies']} p50 {summary['tool_p50_s']}s p95 {summary['tool_p95_s']}s" if summary["tool_replies"] else ""
     print(f"{summary['phase']:<36} answers {summary['answers']:>4}  errors {summary['errors']:>3}  "
           f"p50 {summary['p50_s']}s  p95 {summary['p95_s']}s  max {summary['max_s']}s  "
-          f"throughput {summary['throughput_per_s']}/s  wall {summary['wall_s']}s  load avg {summary['load_average']}{tools}", flush=True)
+          f"throughput {summary['throughput_per_s']}/s  wall {summary['wall_s']}s  load avg {summary['load_average']}  "
+          f"app CPU {summary['app_cpu_ms_per_reply']} ms/reply{tools}", flush=True)
     for error in summary["first_errors"]:
         print(f"    error: {error}")
 
@@ -342,6 +360,7 @@ def main(argv: list[str] | None = None) -> int:
                            extra_env={"TUTOR_JOB_SLOTS": str(SLOTS), "TUTOR_JOBS_PER_LEARNER": "1"})
         url = server.url
         print(f"app started in {server.started_s:.1f} s at {url} (log {server.log_path})")
+    app = psutil.Process(server.process.pid) if server is not None else None  # a --url app's CPU is not ours to read
     env = {name: value for name, value in os.environ.items() if not name.startswith(("TUTOR_", "OPENAI_"))}
     env.update(TUTOR_DATA_DIR=str(data_dir), TUTOR_MODEL_CACHE=str(model_cache), TUTOR_JOB_SLOTS=str(SLOTS))
     print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; {args.sessions} sessions x {args.questions} questions; "
@@ -369,8 +388,8 @@ def main(argv: list[str] | None = None) -> int:
             return work
 
         # The baseline learner asks the whole pool (both languages), twice.
-        record("baseline", run_phase("baseline: 1 session, sequential", [warm], lessons(2 * len(QUESTIONS))))
-        record("concurrent", run_phase(f"concurrent: {args.sessions} sessions", sessions, lessons(args.questions)))
+        record("baseline", run_phase("baseline: 1 session, sequential", [warm], lessons(2 * len(QUESTIONS)), app))
+        record("concurrent", run_phase(f"concurrent: {args.sessions} sessions", sessions, lessons(args.questions), app))
 
         def workshop(n: int, session: Session, phase: Phase, lock: threading.Lock) -> None:
             questions = lesson_plan(n, len(WORKSHOP[session.lang]), session.lang)
@@ -378,11 +397,11 @@ def main(argv: list[str] | None = None) -> int:
                 ask(session, message, session.lang, check, answer_timeout(), phase, lock, lesson=False)
                 ask(session, question, lang, LESSON, answer_timeout(), phase, lock, lesson=True)
 
-        record("workshop", run_phase(f"workshop: {args.sessions} sessions", sessions, workshop))
+        record("workshop", run_phase(f"workshop: {args.sessions} sessions", sessions, workshop, app))
         if args.no_train:
             print("training phase: skipped (--no-train)")
         else:
-            results["training"] = run_training_phase(args, sessions, env, data_dir, lessons, record)
+            results["training"] = run_training_phase(args, sessions, env, data_dir, lessons, record, app)
     finally:
         if server is not None:
             server.stop()
@@ -401,7 +420,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_training_phase(args: argparse.Namespace, sessions: list[Session], env: dict[str, str], data_dir: Path,
-                       lessons: Callable, record: Callable[[str, Phase], None]) -> dict:
+                       lessons: Callable, record: Callable[[str, Phase], None], app: psutil.Process | None) -> dict:
     trainees = sessions[: args.jobs]
     started = time.monotonic()
     ids, spread = start_jobs(trainees, env, args.job_steps)
@@ -423,7 +442,7 @@ def run_training_phase(args: argparse.Namespace, sessions: list[Session], env: d
             rounds += 1
 
     try:
-        record("training", run_phase(f"during training: {args.sessions} sessions", sessions, while_training))
+        record("training", run_phase(f"during training: {args.sessions} sessions", sessions, while_training, app))
         while not watch.all_finished() and time.monotonic() < job_deadline:
             time.sleep(0.5)
     finally:
