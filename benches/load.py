@@ -321,7 +321,8 @@ def verdicts(results: dict, sessions: int) -> list[tuple[str, bool, str]]:
             (f"{jobs} jobs launched from the CLI within 1 s", training["launch_spread_s"] < 1.0, f"{training['launch_spread_s']:.2f} s"),
             (f"most jobs training at once <= {SLOTS} slot(s)", 1 <= training["most_running"] <= SLOTS, f"{training['most_running']}"),
             ("queue positions reported to the waiting jobs", training["waited_with_position"] >= jobs - SLOTS,
-             f"{training['waited_with_position']} of {jobs - SLOTS} seen queued with a position"),
+             f"{training['waited_with_position']} of {jobs - SLOTS} seen queued with a position; "
+             f"{training['chat_told_position']} learner(s) read theirs in the chat"),
             (f"jobs finished: all {jobs} succeeded within {training['timeout_s']:.0f} s", training["succeeded"] == jobs,
              f"{training['succeeded']}/{jobs} in {training['seconds']} s"),
         ]
@@ -431,6 +432,14 @@ def run_training_phase(args: argparse.Namespace, sessions: list[Session], env: d
     print(f"{len(ids)} jobs started from the CLI within {spread:.2f} s: {', '.join(ids)}", flush=True)
     job_deadline = started + args.job_timeout
     asking = {session.token: job_id for session, job_id in zip(trainees, ids)}
+    told_position: set[str] = set()  # jobs whose learner read their queue position in the chat
+
+    def about_job(job_id: str) -> Callable[[str, str], str | None]:
+        def check(lang: str, reply: str) -> str | None:
+            if any(_literal(lang, key) in reply for key in ("job.queued_position", "job.queued_position_no_estimate")):
+                told_position.add(job_id)
+            return None if job_id in reply else f"no {job_id} in the reply"
+        return check
 
     def while_training(n: int, session: Session, phase: Phase, lock: threading.Lock) -> None:
         # At least one round of questions; more rounds while any job still trains or waits.
@@ -438,7 +447,8 @@ def run_training_phase(args: argparse.Namespace, sessions: list[Session], env: d
         while rounds == 0 or (not watch.all_finished() and time.monotonic() < job_deadline):
             lessons(args.questions)(n + rounds, session, phase, lock)
             if session.token in asking:  # a learner with a job asks how it goes, as a learner would
-                ask(session, JOB_QUESTION[session.lang], session.lang, expects(), 30.0, phase, lock, lesson=False)
+                ask(session, JOB_QUESTION[session.lang], session.lang, about_job(asking[session.token]), args.answer_timeout, phase,
+                    lock, lesson=False)
             rounds += 1
 
     try:
@@ -460,12 +470,14 @@ def run_training_phase(args: argparse.Namespace, sessions: list[Session], env: d
         "launch_spread_s": round(spread, 3),
         "most_running": watch.most_running,
         "waited_with_position": sum(bool(watch.positions.get(job_id)) for job_id in ids),
+        "chat_told_position": len(told_position),
         "succeeded": sum(job.status == "succeeded" for job in jobs),
         "seconds": round(time.monotonic() - started, 1),
         "timeout_s": args.job_timeout,
     }
     print(f"jobs: most training at once {summary['most_running']} (slots {SLOTS}); "
-          f"{summary['succeeded']}/{len(ids)} succeeded in {summary['seconds']} s")
+          f"{summary['succeeded']}/{len(ids)} succeeded in {summary['seconds']} s; "
+          f"{summary['chat_told_position']} learner(s) read their queue position in the chat")
     for job in summary["jobs"]:
         print(f"    {job['id']}: {job['status']}, queue positions seen {job['positions'] or '-'}, {job['steps']} metric rows"
               + (f" — {job['error']}" if job["error"] else ""))
