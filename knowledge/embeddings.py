@@ -71,7 +71,7 @@ def _embed_one(model, text: str) -> np.ndarray:
 
     `encode` also re-enters eval mode (a walk over every module), sorts and batches its input and
     resolves its arguments on each call: a third of the time for one short question, which every
-    lesson answer embeds. The vector is the same, bit for bit (`tests/test_knowledge_search.py`).
+    lesson answer embeds. The vector is the same, bit for bit (`tests/test_answer_cost.py`).
     """
     import torch
 
