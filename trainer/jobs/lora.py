@@ -274,7 +274,7 @@ def build_trainer(
         task_type="CAUSAL_LM",
     )
     trainer_class = SFTTrainer if device == "cuda" else CompletionHeadSFTTrainer
-    return trainer_class(
+    trainer = trainer_class(
         model=model,
         args=args,
         train_dataset=Dataset.from_list(train_rows),
@@ -283,6 +283,23 @@ def build_trainer(
         peft_config=peft_config,
         callbacks=callbacks or [],
     )
+    if device == "cpu" and args.bf16:
+        keep_lora_inputs_in_bf16(trainer.model)
+    return trainer
+
+
+def keep_lora_inputs_in_bf16(model) -> None:
+    """Under CPU bf16 autocast, let each LoRA layer take its bf16 input as it comes.
+
+    peft casts a LoRA layer's input to its fp32 adapter weights, and autocast casts it straight back to
+    bf16 for the matmul: two copies of the activations in each of SmolLM2's 210 adapted layers. Without
+    the cast autocast still runs the (small) adapter matmuls in bf16 and the adapter weights stay fp32.
+    """
+    from peft.tuners.tuners_utils import BaseTunerLayer
+
+    for module in model.modules():
+        if isinstance(module, BaseTunerLayer):
+            module.cast_input_dtype_enabled = False
 
 
 def _rows(examples: list[dict[str, Any]], tokenizer, model: str) -> list[dict[str, Any]]:
