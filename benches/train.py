@@ -1,28 +1,39 @@
 """Training throughput bench: our local LoRA trainer against a plain transformers Trainer, same run.
 
-    .venv/bin/python benches/train.py [--max-seq-length 512] [--batch-size 4] [--repeat 2] [--threads N]
-                                      [--json benches/out/train.json]
+    .venv/bin/python benches/train.py [--max-seq-length 512] [--batch-size 4] [--repeat 1] [--rounds 2] [--threads N]
+                                      [--sides ours,padded-longest] [--no-quick-job] [--json benches/out/train.json]
 
 Both sides fine-tune the same LoRA adapter (the quick preset: r=8, alpha=16, all linear layers)
 on the same chat examples (the course's three fine-tuning files, repeated `--repeat` times), for
-one epoch, in fp32 on CPU (or the detected device), with loss on assistant tokens only:
+one epoch, on CPU (or the detected device), with the same thread count and loss on assistant tokens only:
 
-- ours: `trainer.jobs.lora.build_trainer` — TRL SFTTrainer, prompt/completion rows packed
-  best-fit-decreasing into padding-free blocks of `--max-seq-length` tokens;
+- ours: `trainer.jobs.lora.build_trainer` as a job runs it: TRL SFTTrainer, prompt/completion rows
+  packed best-fit-decreasing into padding-free blocks of `--max-seq-length` tokens, one causal
+  attention per example (`packed_sdpa`), the LM head only where a label counts, bf16 autocast where
+  the CPU multiplies bf16 natively (`precision="auto"`);
 - baseline (the verdict): `transformers.Trainer` + `peft.get_peft_model` with dynamic padding to the
-  longest row of each batch (`DataCollatorForSeq2Seq`'s default), what a competent user runs;
-- extra column: the same with every row padded to `--max-seq-length`, for reference only.
+  longest row of each batch (`DataCollatorForSeq2Seq`'s default), in the Trainer's default fp32,
+  what a competent user runs;
+- for reference only, on request (`--sides`): `padded-longest-bf16` (the baseline with `bf16=True`,
+  to show what bf16 alone gives) and `padded-max` (every row padded to `--max-seq-length`).
 
-Each side runs in its own process (so peak RSS is its own). tokens/s counts real (non-padding)
-tokens over the time spent inside training steps (model loading, data preparation, saving
-excluded); every side sees exactly the same tokens. Target: ours >= 1.5x the padded-to-longest
-baseline; the bench prints PASS or FAIL and exits 1 on a miss.
+Each side runs in its own process (so peak RSS is its own); the sides alternate for `--rounds`
+rounds and each keeps its fastest round, so a burst of load on the shared machine hits both.
+tokens/s counts real (non-padding) tokens over the time spent inside training steps (model loading,
+data preparation, saving excluded), by the wall clock and by the process's CPU time (which other
+processes on the machine barely move); every side sees exactly the same tokens. Target: ours >= 1.5x
+the padded-to-longest baseline by the wall clock; the bench prints PASS or FAIL and exits 1 on a miss.
+
+Then the quick fine-tune a learner waits for (`--no-quick-job` skips it): the guided path's quick preset
+on the course's ten limericks through the real job path (`trainer.jobs.control.start_job`, the worker
+process), from the call to the adapter saved, with the job's own tokens/s beside it.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -43,7 +54,8 @@ DATA_FILES = [
     COURSE / "python" / "openai" / "validation-data.jsonl",
     COURSE / "assignments" / "python" / "training_set.jsonl",
 ]
-SIDES = ("ours", "padded-longest", "padded-max")
+QUICK_JOB_DATA = DATA_FILES[0]  # the guided path's demo topic: ten limericks (the API's minimum)
+SIDES = ("ours", "padded-longest", "padded-longest-bf16", "padded-max")
 BASELINE = "padded-longest"
 TARGET_RATIO = 1.5
 
@@ -53,6 +65,9 @@ def main() -> int:
     parser.add_argument("--max-seq-length", type=int, default=512)
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--repeat", type=int, default=1, help="Copies of the course examples (more data, longer run).")
+    parser.add_argument("--rounds", type=int, default=2, help="Alternating runs of each side; each keeps its fastest.")
+    parser.add_argument("--sides", default="ours,padded-longest", help=f"Comma-separated, from {', '.join(SIDES)}.")
+    parser.add_argument("--no-quick-job", action="store_true", help="Skip timing the quick preset's job.")
     parser.add_argument("--threads", type=int, default=None,
                         help="Torch threads for every side (default: what the job worker uses, cores - 1).")
     parser.add_argument("--json", type=Path, help="Also write the figures here.")
@@ -66,22 +81,37 @@ def main() -> int:
     if args.side:
         print(json.dumps(run_side(args)))
         return 0
+    sides = [side.strip() for side in args.sides.split(",") if side.strip()]
+    unknown = [side for side in sides if side not in SIDES]
+    if unknown or "ours" not in sides or BASELINE not in sides:
+        parser.error(f"--sides takes {', '.join(SIDES)} and must include ours and {BASELINE}")
 
+    print(f"load average before: {' '.join(f'{value:.2f}' for value in os.getloadavg())}", file=sys.stderr, flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "bench.jsonl"
         lines = [line for path in DATA_FILES for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
         data.write_text("\n".join(lines * args.repeat) + "\n", encoding="utf-8")
-        results = {}
-        for side in SIDES:
-            command = [sys.executable, __file__, "--side", side, "--data", str(data), "--max-seq-length",
-                       str(args.max_seq_length), "--batch-size", str(args.batch_size), "--threads", str(args.threads)]
-            done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
-            if done.returncode != 0:
-                print(done.stderr[-3000:], file=sys.stderr)
-                return 1
-            results[side] = json.loads(done.stdout.strip().splitlines()[-1])
-            print(f"{side:<15} done: {results[side]['tokens_per_s']:.0f} tokens/s", file=sys.stderr, flush=True)
-    return 0 if report(results, args) else 1
+        results: dict[str, dict] = {}
+        for round_number in range(1, args.rounds + 1):
+            for side in sides:
+                command = [sys.executable, __file__, "--side", side, "--data", str(data), "--max-seq-length",
+                           str(args.max_seq_length), "--batch-size", str(args.batch_size), "--threads", str(args.threads)]
+                done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+                if done.returncode != 0:
+                    print(done.stderr[-3000:], file=sys.stderr)
+                    return 1
+                row = json.loads(done.stdout.strip().splitlines()[-1])
+                row["load_avg"] = os.getloadavg()[0]
+                print(f"round {round_number} {side:<20} {row['tokens_per_s']:.0f} tokens/s wall, "
+                      f"{row['tokens_per_cpu_s']:.0f} per CPU-second, load {row['load_avg']:.1f}", file=sys.stderr, flush=True)
+                best = results.get(side)
+                row["rounds"] = (best or {}).get("rounds", []) + [round(row["tokens_per_s"], 1)]
+                if best is None or row["tokens_per_s"] > best["tokens_per_s"]:
+                    results[side] = row
+                else:
+                    best["rounds"] = row["rounds"]
+    quick = None if args.no_quick_job else quick_job(args.threads)
+    return 0 if report(results, quick, args) else 1
 
 
 def run_side(args: argparse.Namespace) -> dict:
@@ -116,7 +146,9 @@ def run_side(args: argparse.Namespace) -> dict:
         "steps": timer.steps,
         "real_tokens": tokens,
         "train_seconds": round(timer.seconds, 3),
+        "train_cpu_seconds": round(timer.cpu_seconds, 3),
         "tokens_per_s": tokens / timer.seconds,
+        "tokens_per_cpu_s": tokens / timer.cpu_seconds,
         "train_loss": result.metrics.get("train_loss"),
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
@@ -130,13 +162,14 @@ class StepTimer:
 
         class Callback(base):  # type: ignore[misc, valid-type]
             def on_step_begin(self, args, state, control, **kwargs):
-                timer._started = time.perf_counter()
+                timer._started, timer._cpu_started = time.perf_counter(), time.process_time()
 
             def on_step_end(self, args, state, control, **kwargs):
                 timer.seconds += time.perf_counter() - timer._started
+                timer.cpu_seconds += time.process_time() - timer._cpu_started
                 timer.steps += 1
 
-        self.seconds, self.steps, self._started = 0.0, 0, 0.0
+        self.seconds, self.cpu_seconds, self.steps, self._started, self._cpu_started = 0.0, 0.0, 0, 0.0, 0.0
         self.callback = Callback()
 
 
@@ -172,7 +205,8 @@ def build_baseline(config, models_dir: Path, output_dir: Path, rows: list[dict],
     from core.model_loading import detect_device, load_causal_lm
 
     device = detect_device()
-    precision = pick_precision(device)
+    # The Trainer's default is fp32; the bf16 reference side asks for what `bf16=True` gives on this device.
+    precision = pick_precision(device, "bf16" if side.endswith("-bf16") else "fp32")
     model, tokenizer = load_causal_lm(config.base_model, models_dir, dtype=precision.pop("dtype"))
     model = get_peft_model(model, LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
                                              target_modules=config.target_modules, task_type="CAUSAL_LM"))
@@ -197,21 +231,69 @@ def build_baseline(config, models_dir: Path, output_dir: Path, rows: list[dict],
     return Trainer(model=model, args=args, train_dataset=Dataset.from_list(examples), data_collator=collator, callbacks=[callback])
 
 
-def report(results: dict, args: argparse.Namespace) -> bool:
+def quick_job(threads: int) -> dict:
+    """The guided path's quick preset through the real job path: `start_job` to the adapter saved."""
+    from trainer.data.formats import read_chat_examples
+    from trainer.jobs.config import TrainConfig
+    from trainer.jobs.control import job_status, start_job
+
+    settings = load_settings()
+    with tempfile.TemporaryDirectory() as tmp:
+        job_settings = settings.model_copy(update={"data_dir": Path(tmp), "model_cache": settings.models_dir})
+        lines = [line for line in QUICK_JOB_DATA.read_text(encoding="utf-8").splitlines() if line.strip()][:10]
+        data = Path(tmp) / "limericks.jsonl"
+        data.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        started = time.time()
+        job = start_job(job_settings, TrainConfig(train_file=data, preset="quick"))
+        status = job_status(job_settings, job.id)
+        while status["status"] in ("queued", "running"):
+            time.sleep(0.5)
+            status = job_status(job_settings, job.id)
+        if status["status"] != "succeeded":
+            raise RuntimeError(f"the quick job ended {status['status']}: {status['error']}")
+        adapter = Path(status["adapter_path"]) / "adapter_model.safetensors"
+        rates = [row["tokens_per_s"] for row in status["metrics"] if row.get("tokens_per_s")]
+        steps = max(row["step"] for row in status["metrics"])
+        return {
+            "examples": len(read_chat_examples(data)),
+            "held_out": status["hyperparameters"]["held_out"],
+            "epochs": status["hyperparameters"]["epochs"],
+            "steps": steps,
+            "threads": threads,
+            "start_to_adapter_s": round(adapter.stat().st_mtime - started, 1),
+            "train_runtime_s": status["summary"]["train_runtime_s"],
+            "tokens_per_s": sum(rates) / len(rates) if rates else None,
+            "train_loss": status["summary"]["train_loss"],
+        }
+
+
+def report(results: dict, quick: dict | None, args: argparse.Namespace) -> bool:
     """Print the table and the verdict against the padded-to-longest baseline; True when the target is met."""
     ours, base = results["ours"], results[BASELINE]
     ratio = ours["tokens_per_s"] / base["tokens_per_s"]
+    cpu_ratio = ours["tokens_per_cpu_s"] / base["tokens_per_cpu_s"]
     print(f"\nLoRA fine-tune throughput, {ours['real_tokens']} real tokens ({args.repeat} x course examples), "
-          f"max length {args.max_seq_length}, batch {args.batch_size}, {ours['device']}, {ours['threads']} threads")
-    print(f"{'side':<16}{'steps':>6}{'train s':>9}{'tokens/s':>10}{'vs longest':>11}{'peak RSS MB':>13}{'train loss':>12}")
+          f"max length {args.max_seq_length}, batch {args.batch_size}, {ours['device']}, {ours['threads']} threads, "
+          f"fastest of {args.rounds} alternating rounds")
+    print(f"{'side':<21}{'steps':>6}{'train s':>9}{'tokens/s':>10}{'vs longest':>11}{'tok/CPU-s':>11}{'vs longest':>11}"
+          f"{'peak RSS MB':>13}{'train loss':>12}{'load':>6}  rounds (tokens/s)")
     for side, row in results.items():
-        print(f"{side:<16}{row['steps']:>6}{row['train_seconds']:>9.1f}{row['tokens_per_s']:>10.0f}"
-              f"{row['tokens_per_s'] / base['tokens_per_s']:>10.2f}x{row['peak_rss_mb']:>13.0f}{row['train_loss'] or 0:>12.4f}")
+        print(f"{side:<21}{row['steps']:>6}{row['train_seconds']:>9.1f}{row['tokens_per_s']:>10.0f}"
+              f"{row['tokens_per_s'] / base['tokens_per_s']:>10.2f}x{row['tokens_per_cpu_s']:>11.0f}"
+              f"{row['tokens_per_cpu_s'] / base['tokens_per_cpu_s']:>10.2f}x{row['peak_rss_mb']:>13.0f}"
+              f"{row['train_loss'] or 0:>12.4f}{row['load_avg']:>6.1f}  {row['rounds']}")
     verdict = "PASS" if ratio >= TARGET_RATIO else "FAIL"
-    print(f"\nverdict: ours / Trainer + peft padded to the longest row: {ratio:.2f}x (target >= {TARGET_RATIO}x) {verdict}")
+    print(f"\nverdict: ours / Trainer + peft padded to the longest row: {ratio:.2f}x by the wall clock "
+          f"(target >= {TARGET_RATIO}x, stretch 2x) {verdict}; {cpu_ratio:.2f}x per CPU-second")
+    if quick:
+        print(f"quick fine-tune (guided path's quick preset, {quick['examples']} examples, {quick['held_out']} held out, "
+              f"{quick['epochs']:g} epochs, {quick['steps']} steps, {quick['threads']} threads): "
+              f"{quick['start_to_adapter_s']:.1f} s from start to adapter saved "
+              f"({quick['train_runtime_s']:.1f} s training, {quick['tokens_per_s'] or 0:.0f} tokens/s)")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"results": results, "baseline": BASELINE, "ratio": ratio, "target": TARGET_RATIO}, indent=2))
+        args.json.write_text(json.dumps({"results": results, "baseline": BASELINE, "ratio": ratio, "cpu_ratio": cpu_ratio,
+                                         "target": TARGET_RATIO, "quick_job": quick}, indent=2))
     return ratio >= TARGET_RATIO
 
 

@@ -293,6 +293,7 @@ def test_packed_blocks_go_one_at_a_time_without_flash_attention(tmp_path: Path) 
 
     assert blocks_per_forward(model("sdpa"), config) == (1, 8)  # same 8 blocks per optimizer step
     assert blocks_per_forward(model("flash_attention_2"), config) == (4, 2)
+    assert blocks_per_forward(model("packed_sdpa"), config) == (4, 2)  # attention per example, like flash's varlen
     assert blocks_per_forward(model("sdpa"), config.model_copy(update={"packing": False})) == (4, 2)
 
 

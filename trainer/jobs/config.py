@@ -134,6 +134,10 @@ class TrainConfig(BaseModel):
     save_steps: int = Field(..., ge=1, description="Checkpoint every N steps (a job resumes from its last checkpoint).")
     logging_steps: int = Field(1, ge=1, description="Record train loss, learning rate and tokens/s every N steps.")
     packing: bool = Field(True, description="Pack examples into padding-free blocks (faster; attention stays per example).")
+    precision: Literal["auto", "bf16", "fp32"] = Field(
+        "auto", description="Local: 'auto' trains in bf16 where the device multiplies it natively (a GPU with bf16, a CPU "
+        "with AVX512-BF16 or AMX) and in fp32 elsewhere; 'bf16' or 'fp32' forces one."
+    )
     gradient_checkpointing: bool = Field(False, description="Trade compute for memory (worth it only for big models on a GPU).")
     seed: int = Field(42, description="Random seed for initialisation and data order.")
     suffix: str | None = Field(None, max_length=64, description="OpenAI: suffix for the fine-tuned model's name.")
@@ -187,7 +191,7 @@ class TrainConfig(BaseModel):
             keys = ["epochs", "batch_size", "learning_rate_multiplier", "suffix"]
         else:
             keys = ["preset", "epochs", "learning_rate", "held_out", "batch_size", "grad_accum", "max_steps", "max_seq_length",
-                    "lora_r", "lora_alpha", "lora_dropout", "target_modules", "packing", "merge", "seed"]
+                    "lora_r", "lora_alpha", "lora_dropout", "target_modules", "packing", "precision", "merge", "seed"]
         return {key: getattr(self, key) for key in keys}
 
     def openai_hyperparameters(self) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from trl import SFTTrainer
 
 from trainer.jobs.store import ADAPTER_DIR, CHECKPOINTS_DIR, MERGED_DIR
 from core.model_loading import detect_device, load_causal_lm
+from trainer.jobs import packed_attention
 from trainer.jobs.config import TrainConfig
 from trainer.data.formats import read_chat_examples, tool_calling_rows
 
@@ -69,14 +70,31 @@ def pick_cpu_threads(concurrent_jobs: int = 1) -> int:
     return max(1, (available - 1) // max(1, concurrent_jobs))
 
 
-def pick_precision(device: str) -> dict[str, Any]:
-    """Mixed precision for the device: bf16 on CUDA where supported (else fp16), fp32 on MPS and CPU."""
+def pick_precision(device: str, requested: str = "auto") -> dict[str, Any]:
+    """Mixed precision for the device and the config's `precision` ("auto", "bf16" or "fp32").
+
+    auto: bf16 on CUDA where supported (else fp16); on a CPU with native bf16 dot products (AVX512-BF16
+    or AMX) bf16 autocast, which made SmolLM2 LoRA steps ~1.5x faster than fp32 on the 2-core EPYC box
+    (benches/train.py) with the same loss to ~1e-2; fp32 elsewhere (MPS, older CPUs). On CPU the weights
+    stay fp32 and autocast runs the matmuls in bf16, so the adapter is trained and saved in fp32.
+    """
     import torch
 
+    if requested == "fp32":
+        return {"bf16": False, "fp16": False, "dtype": torch.float32}
     if device == "cuda":
-        bf16 = torch.cuda.is_bf16_supported()
+        bf16 = requested == "bf16" or torch.cuda.is_bf16_supported()
         return {"bf16": bf16, "fp16": not bf16, "dtype": torch.bfloat16 if bf16 else torch.float32}
+    if device == "cpu" and (requested == "bf16" or cpu_has_bf16()):
+        return {"bf16": True, "fp16": False, "dtype": torch.float32}
     return {"bf16": False, "fp16": False, "dtype": torch.float32}
+
+
+def cpu_has_bf16() -> bool:
+    """Whether this CPU multiplies bf16 natively (otherwise bf16 autocast is emulated and slower than fp32)."""
+    import torch
+
+    return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
 
 
 class ProgressCallback(TrainerCallback):
@@ -128,36 +146,59 @@ class ProgressCallback(TrainerCallback):
             print(f"step {step}/{state.max_steps} | loss {logs['loss']:.4f}{rate}", flush=True)
 
 
-class PlainLossSFTTrainer(SFTTrainer):
-    """SFTTrainer taking its loss from the model's own forward instead of TRL's fused LM head.
+class CompletionHeadSFTTrainer(SFTTrainer):
+    """SFTTrainer whose loss applies the LM head only where a label counts.
 
-    The fused head avoids materialising the (tokens x vocabulary) logits by recomputing the LM-head
-    projection in tiles. That saves memory on a GPU with a large vocabulary; on CPU it made
-    SmolLM2 steps ~25% slower (benches/train.py). Same loss: the token-weighted mean over completion
-    tokens. TRL's token counter is kept, so tokens/s is still reported.
+    SmolLM2's head (49k x 576) is about a fifth of a step's FLOPs, and prompt tokens (most of a chat
+    row) need no logits: the model gets a boolean `logits_to_keep` mask of the positions whose next
+    token is a completion token, and the cross-entropy runs over those rows only. Same loss as the
+    model's own: the sum over completion tokens divided by `num_items_in_batch` (the tokens of the
+    whole accumulated step) or, without it, their mean. It also skips TRL's fused LM head, which
+    recomputes the head in tiles to save GPU memory and made CPU steps ~25% slower. TRL's token
+    counter is kept, so tokens/s is still reported.
     """
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        import torch
+        from torch.nn import functional
+
         if model.training:
             # Padding-free batches carry no attention mask: every position is a real token.
             tokens = inputs["attention_mask"].sum() if "attention_mask" in inputs else inputs["position_ids"].numel()
             self._total_train_tokens += int(tokens)
             self._metrics["train"]["num_tokens"] = [self._total_train_tokens]
-        inputs = {**inputs, "use_cache": False}
-        return Trainer.compute_loss(self, model, inputs, return_outputs=return_outputs, num_items_in_batch=num_items_in_batch)
+        inputs = dict(inputs)
+        labels = inputs.pop("labels")
+        keep = completion_positions(labels)
+        outputs = model(**inputs, use_cache=False, logits_to_keep=keep)
+        # Position t predicts token t + 1; packed rows already have -100 at each example's first token.
+        targets = labels[..., 1:][keep[..., :-1]]
+        loss = functional.cross_entropy(outputs.logits.float(), targets, reduction="sum")
+        count = num_items_in_batch if num_items_in_batch is not None else targets.numel()
+        loss = loss / torch.as_tensor(count, device=loss.device).clamp(min=1)
+        return (loss, outputs) if return_outputs else loss
+
+
+def completion_positions(labels):
+    """Boolean mask of the positions whose next token is trained (its label is not -100)."""
+    import torch
+
+    keep = torch.zeros_like(labels, dtype=torch.bool)
+    keep[..., :-1] = labels[..., 1:] != -100
+    return keep
 
 
 def blocks_per_forward(model, config: TrainConfig) -> tuple[int, int]:
     """(per-device batch, accumulation steps) giving `batch_size * grad_accum` sequences per optimizer step.
 
     Padding-free packing flattens a batch into one long sequence. Flash attention's variable-length
-    kernels keep that cheap; any other attention (CPU, MPS, SDPA) computes a dense mask over the
-    whole flattened batch, quadratic in its length (4 blocks of 512 tokens: 16x the scores of one
-    block, ~4 GB more for SmolLM2). Without flash attention, one packed block goes through at a time
-    and accumulation keeps the tokens per optimizer step.
+    kernels and `packed_sdpa` (one causal SDPA per example) keep that cheap; plain SDPA computes a
+    dense mask over the whole flattened batch, quadratic in its length (4 blocks of 512 tokens: 16x
+    the scores of one block, ~4 GB more for SmolLM2). With plain SDPA, one packed block goes through
+    at a time and accumulation keeps the tokens per optimizer step.
     """
-    flash = "flash" in str(getattr(model.config, "_attn_implementation", "") or "")
-    if config.packing and not flash:
+    attention = str(getattr(model.config, "_attn_implementation", "") or "")
+    if config.packing and not ("flash" in attention or attention == packed_attention.PACKED_SDPA):
         return 1, config.batch_size * config.grad_accum
     return config.batch_size, config.grad_accum
 
@@ -178,8 +219,10 @@ def build_trainer(
     device = detect_device()
     if device == "cpu" and cpu_threads:
         torch.set_num_threads(cpu_threads)
-    precision = pick_precision(device)
+    precision = pick_precision(device, config.precision)
     model, tokenizer = load_causal_lm(config.base_model or "", models_dir, dtype=precision.pop("dtype"))
+    if config.packing and "flash" not in str(getattr(model.config, "_attn_implementation", "") or ""):
+        model.set_attn_implementation(packed_attention.register())
     if not tokenizer.chat_template:
         raise ValueError(
             f"{config.base_model} has no chat template, so chat examples cannot be rendered for it. "
@@ -220,6 +263,7 @@ def build_trainer(
         push_to_hub=False,
         disable_tqdm=True,
         dataloader_pin_memory=device == "cuda",
+        prediction_loss_only=True,  # evaluation needs the loss only; no logits gathered
         **precision,
     )
     peft_config = LoraConfig(
@@ -229,8 +273,8 @@ def build_trainer(
         target_modules=config.target_modules,
         task_type="CAUSAL_LM",
     )
-    trainer_class = SFTTrainer if device == "cuda" else PlainLossSFTTrainer
-    return trainer_class(
+    trainer_class = SFTTrainer if device == "cuda" else CompletionHeadSFTTrainer
+    trainer = trainer_class(
         model=model,
         args=args,
         train_dataset=Dataset.from_list(train_rows),
@@ -239,6 +283,23 @@ def build_trainer(
         peft_config=peft_config,
         callbacks=callbacks or [],
     )
+    if device == "cpu" and args.bf16:
+        keep_lora_inputs_in_bf16(trainer.model)
+    return trainer
+
+
+def keep_lora_inputs_in_bf16(model) -> None:
+    """Under CPU bf16 autocast, let each LoRA layer take its bf16 input as it comes.
+
+    peft casts a LoRA layer's input to its fp32 adapter weights, and autocast casts it straight back to
+    bf16 for the matmul: two copies of the activations in each of SmolLM2's 210 adapted layers. Without
+    the cast autocast still runs the (small) adapter matmuls in bf16 and the adapter weights stay fp32.
+    """
+    from peft.tuners.tuners_utils import BaseTunerLayer
+
+    for module in model.modules():
+        if isinstance(module, BaseTunerLayer):
+            module.cast_input_dtype_enabled = False
 
 
 def _rows(examples: list[dict[str, Any]], tokenizer, model: str) -> list[dict[str, Any]]:
