@@ -231,3 +231,33 @@ def test_the_chat_trains_on_the_cluster_and_says_where(ray_settings: Settings, s
     reply, tools = say(plain, "start a quick fine-tune")
     assert tools[0].ok and "Where: this machine, in a worker process of its own." in tools[0].output.display
     control.cancel_job(settings, tools[0].output.data["job"]["id"])
+
+
+def test_the_ray_runner_needs_an_address_and_trains_local_models_only(settings: Settings) -> None:
+    from pydantic import ValidationError
+
+    from core.settings import load_settings
+
+    with pytest.raises(ValidationError, match="TUTOR_JOB_RUNNER=ray needs RAY_ADDRESS"):
+        load_settings({"TUTOR_JOB_RUNNER": "ray"})
+    on_ray = load_settings({"TUTOR_JOB_RUNNER": "ray", "RAY_ADDRESS": "http://127.0.0.1:8265"})
+    assert control.pick_runner(on_ray, "local", None) == "ray"
+    assert control.pick_runner(on_ray, "openai", None) == "process"  # the provider trains it; a process here follows it
+    with pytest.raises(control.JobSetupError, match="provider's machines"):
+        control.pick_runner(on_ray, "openai", "ray")
+    with pytest.raises(control.JobSetupError, match="RAY_ADDRESS"):
+        control.pick_runner(settings, "local", "ray")
+    with pytest.raises(control.JobSetupError, match="RAY_ADDRESS") as refused:
+        control.pick_runner(settings, "local", "ray", lang="fi")
+    assert "klusteri" in str(refused.value)
+
+
+def test_a_job_on_the_cluster_holds_no_slot_of_this_machine(settings: Settings) -> None:
+    store = JobStore(settings.jobs_db)
+    common = {"owner": "ann", "backend": "local", "model": "m", "dataset": "d", "config": {}}
+    store.create(job_id="ft-cluster", runner="ray", **common)
+    store.transition("ft-cluster", "running")
+    store.create(job_id="ft-here", **common)
+    assert store.queue_position("ft-cluster") is None and store.training() == []
+    assert store.claim_slot("ft-here", 1, pid=None, pid_started_at=None) == "claimed"
+    assert store.get("ft-here").slot == 0
