@@ -222,6 +222,9 @@ def test_the_chat_trains_on_the_cluster_and_says_where(ray_settings: Settings, s
     assert f"the Ray cluster at {ray_settings.ray_address}, as Ray job `{job['remote_id']}` (CPU)" in reply
     reply, tools = say(agent, "cancel my job")
     assert tools[0].name == "cancel_job" and tools[0].output.data["status"] == "cancelled"
+    from ui.jobs_tab import jobs_table  # the Jobs tab's table says where each job ran
+
+    assert jobs_table(process_settings, "ann")[["id", "runner"]].values.tolist() == [[job["id"], "ray"]]
 
     # Where a job runs by default, the chat says so too; and without a cluster, asking for one says what to set.
     plain = Agent(settings, LocalBackend(settings.local_model, settings.models_dir), default_toolbox())  # same data, no cluster
