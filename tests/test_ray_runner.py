@@ -193,8 +193,17 @@ def test_a_job_whose_cluster_worker_died_resumes_from_its_checkpoint(ray_setting
     resumed = control.resume_job(ray_settings, job.id)
     assert resumed.runner == "ray" and resumed.remote_id not in (None, job.remote_id)
     assert resumed.checkpoint and int(Path(resumed.checkpoint).name.split("-")[1]) >= int(checkpoint.name.split("-")[1])
+    # The app restarts while the cluster trains (its follower is gone): the next look follows the same Ray job again.
+    wait_for(lambda: store.get(job.id).status == "running", 120, "the resumed job to run")
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    store.update(job.id, pid=gone.pid, pid_started_at=0.0)
+    assert [j.id for j in control.recover_jobs(store, ray_settings)] == [job.id]
+    followed = store.get(job.id)
+    assert (followed.status, followed.remote_id, followed.pid) == ("running", resumed.remote_id, os.getpid())
     final = finished(ray_settings, job.id)
     assert final.status == "succeeded", f"{final.error}\n{log_of(ray_settings, job.id)[-3000:]}"
+    assert f"following Ray job {resumed.remote_id} again" in log_of(ray_settings, job.id)
     rows = {row["step"]: row for row in store.metrics(job.id)}
     assert sorted(rows) == [1, 2, 3, 4]
     resumed_at = int(Path(resumed.checkpoint).name.split("-")[1])

@@ -97,6 +97,7 @@ def start_ray(settings: Settings, store: JobStore, job_id: str) -> None:
     job = store.get(job_id)
     me = psutil.Process()
     submission_id = job.remote_id
+    again = submission_id is not None  # followed again after a restart: the Ray job is already there
     if submission_id is None:
         config = load_config(job_folder(settings.data_dir, job_id) / CONFIG_NAME)
         submission_id = client.submit_job(
@@ -108,15 +109,23 @@ def start_ray(settings: Settings, store: JobStore, job_id: str) -> None:
         store.update(job_id, hardware=hardware(config.gpus))
     store.update(job_id, pid=me.pid, pid_started_at=me.create_time(), runner="ray", remote_id=submission_id,
                  remote_url=public_address(settings.ray_address or ""))
-    threading.Thread(target=follow, args=(settings, job_id, submission_id), daemon=True, name=f"ray-{job_id}").start()
+    if again and store.get(job_id).status == "queued" and not client.get_job_status(submission_id).is_terminal():
+        # Recovery queued it to claim it; the worker is still training there and must be able to record its end.
+        _mark_running(store, job_id)
+    threading.Thread(target=follow, args=(settings, job_id, submission_id, again), daemon=True, name=f"ray-{job_id}").start()
 
 
-def follow(settings: Settings, job_id: str, submission_id: str) -> None:
-    """Follow the Ray job to its end, copying its log; record the end when the worker could not."""
+def follow(settings: Settings, job_id: str, submission_id: str, again: bool = False) -> None:
+    """Follow the Ray job to its end, copying its log; record the end when the worker could not.
+
+    `again`: an earlier follower already copied part of the log; Ray's whole log is appended once more.
+    """
     from ray.job_submission import JobStatus
 
     store = JobStore(settings.jobs_db)
     log = _LogCopy(job_folder(settings.data_dir, job_id) / LOG_NAME)
+    if again:
+        log.note(f"--- following Ray job {submission_id} again; its whole log so far follows ---\n")
     failures = 0
     client = None
     while True:
@@ -173,6 +182,10 @@ class _LogCopy:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.copied = 0
+
+    def note(self, line: str) -> None:
+        with open(self.path, "a", encoding="utf-8") as handle:
+            handle.write(line)
 
     def update(self, text: str) -> None:
         if len(text) <= self.copied:
