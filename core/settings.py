@@ -12,14 +12,14 @@ import os
 from pathlib import Path
 from typing import Any, Literal, Mapping
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 from pydantic_settings.sources.utils import parse_env_vars
 
 # The packaged offline model; any Hugging Face model id or local folder works in its place.
 DEFAULT_LOCAL_MODEL = "smollm2-135m-instruct"
 SPACES_PERSISTENT_DIR = Path("/data")
-JOB_RUNNERS = ("auto", "process", "inline")
+JOB_RUNNERS = ("auto", "process", "inline", "ray")
 # The test suite's own variables (artifact folder, model cache, timeouts) are not settings.
 _TEST_PREFIX = "TUTOR_TEST_"
 
@@ -62,8 +62,13 @@ class Settings(BaseSettings):
         None, validation_alias="TUTOR_AUTH_FILE",
         description="Password file (python -m core.identity add-user): sign-in required, the learner is the user.",
     )
-    job_runner: Literal["auto", "process", "inline"] = Field(
-        "auto", validation_alias="TUTOR_JOB_RUNNER", description="Where fine-tune jobs run; auto = inline on ZeroGPU, else process."
+    job_runner: Literal["auto", "process", "inline", "ray"] = Field(
+        "auto", validation_alias="TUTOR_JOB_RUNNER",
+        description="Where fine-tune jobs run; auto = inline on ZeroGPU, else process; ray = local-model jobs on the Ray cluster of RAY_ADDRESS.",
+    )
+    ray_address: str | None = Field(
+        None, validation_alias="RAY_ADDRESS",
+        description="A Ray cluster's job submission address (http://HEAD:8265); lets jobs run there (TUTOR_JOB_RUNNER=ray, or *train it on the cluster*).",
     )
     job_slots: int | None = Field(
         None, ge=1, validation_alias="TUTOR_JOB_SLOTS",
@@ -93,9 +98,16 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"TUTOR_JOB_RUNNER must be one of {', '.join(JOB_RUNNERS)} (got {value!r}): auto picks inline on "
                 "ZeroGPU and process elsewhere; process runs each job in a worker process; inline runs it in a "
-                "thread of the app."
+                "thread of the app; ray submits local-model jobs to the Ray cluster of RAY_ADDRESS."
             )
         return choice
+
+    @model_validator(mode="after")
+    def _ray_needs_an_address(self) -> "Settings":
+        if self.job_runner == "ray" and not self.ray_address:
+            raise ValueError("TUTOR_JOB_RUNNER=ray needs RAY_ADDRESS, the cluster's job submission address "
+                             "(http://HEAD:8265, the Ray dashboard's port); or pick another runner.")
+        return self
 
     @property
     def index_dir(self) -> Path:
@@ -116,7 +128,7 @@ class Settings(BaseSettings):
         return self.backend
 
     @property
-    def job_runner_in_use(self) -> Literal["process", "inline"]:
+    def job_runner_in_use(self) -> Literal["process", "inline", "ray"]:
         """`auto` resolved: ZeroGPU lends a GPU only inside the app's own process, so jobs run inline there."""
         if self.job_runner == "auto":
             from core.device import zero_gpu_active

@@ -12,9 +12,12 @@ reuse): the process that launched it records `failed` with the signal; any other
 `interrupted` the next time it looks (`recover_jobs`), except a hosted job that already has its
 remote id: that one is followed again by a new runner (`reattach`), since the provider kept training it.
 
-`settings.job_runner_in_use` picks the runner: `process` (the worker above) or `inline` (the same
-job logic in a thread of this process, see `trainer.jobs.inline_runner`; what ZeroGPU needs). An inline job's pid
-is the app's, so cancel never signals it: the training loop sees the store's cancel flag instead.
+`settings.job_runner_in_use` (or the caller's `runner`) picks the runner, recorded with the job: `process`
+(the worker above), `inline` (the same job logic in a thread of this process, see
+`trainer.jobs.inline_runner`; what ZeroGPU needs) or `ray` (the same worker as a Ray job on the cluster of
+RAY_ADDRESS, see `trainer.jobs.ray_runner`; local-model jobs only, a hosted job is followed by a worker
+process here). An inline or Ray job's pid is the app's (its runner thread), so cancel never signals it:
+the training loop sees the store's cancel flag, and a Ray job gets Ray's `stop_job`.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ import threading
 import time
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import psutil
 
@@ -46,6 +49,8 @@ from trainer.jobs.store import (
 )
 # Imported here, not when a job starts: on ZeroGPU its GPU function must exist before the app launches.
 from trainer.jobs.inline_runner import start_inline
+from trainer.jobs.ray_runner import RayUnavailable, start_ray
+from trainer.jobs import ray_runner
 from trainer.jobs.job_queue import queue_details
 from trainer.jobs.config import HOSTED_BACKENDS, TrainConfig, holdout_count, save_config
 from trainer.jobs.overfitting import detect_overfitting
@@ -74,13 +79,16 @@ def open_store(settings: Settings) -> JobStore:
 # -- starting ---------------------------------------------------------------------------------
 
 
-def start_job(settings: Settings, config: TrainConfig, owner: str = "default", *, today: date | None = None, lang: str = "en") -> Job:
+def start_job(settings: Settings, config: TrainConfig, owner: str = "default", *, today: date | None = None, lang: str = "en",
+              runner: str | None = None) -> Job:
     """Check, record and launch a job in the background; returns the queued job at once.
 
     `today` (default: today, UTC) decides whether OpenAI still takes new jobs on its own platform
-    (OPENAI_BASE_URL unset or on openai.com); `lang` is the language of that refusal.
+    (OPENAI_BASE_URL unset or on openai.com); `lang` is the language of that refusal and of a runner
+    that is not set up. `runner` (default: `settings.job_runner_in_use`) is where the job runs.
     """
     config = config.with_base_model(settings.local_model)
+    runner = pick_runner(settings, config.backend, runner, lang)
     if config.backend == "openai" and settings.openai_api_key is None:
         raise JobSetupError("OpenAI fine-tuning needs an API key: set OPENAI_API_KEY (and OPENAI_BASE_URL for "
                             "an OpenAI-compatible endpoint), or train locally with --backend local.")
@@ -116,7 +124,7 @@ def start_job(settings: Settings, config: TrainConfig, owner: str = "default", *
     try:
         store.create(
             job_id=job_id, owner=owner, backend=config.backend, model=config.base_model or "",
-            dataset=label, config=config.model_dump(mode="json"), owner_limit=settings.jobs_per_learner,
+            dataset=label, config=config.model_dump(mode="json"), owner_limit=settings.jobs_per_learner, runner=runner,
         )
     except LearnerLimitReached as exc:  # another start by the same learner got in first
         shutil.rmtree(folder, ignore_errors=True)
@@ -127,6 +135,24 @@ def start_job(settings: Settings, config: TrainConfig, owner: str = "default", *
         store.finish(job_id, "failed", error=f"Could not start the job's runner: {exc}")
         raise JobSetupError(f"Could not start the runner for job {job_id}: {exc}") from None
     return store.get(job_id)
+
+
+def pick_runner(settings: Settings, backend: str, asked: str | None, lang: str = "en") -> str:
+    """The runner a new job is recorded with: the one asked for, else the configured one.
+
+    The Ray runner trains local-model jobs; a hosted job trains on the provider's machines, so with
+    TUTOR_JOB_RUNNER=ray it is followed by a worker process here (asking for Ray explicitly is an error).
+    """
+    if asked is not None and asked not in RUNNERS:
+        raise JobSetupError(f"Unknown runner {asked!r}: one of {', '.join(RUNNERS)}.")
+    if asked == "ray" and backend in HOSTED_BACKENDS:
+        raise JobSetupError(text(lang, "job.ray_hosted", backend=backend))
+    runner = asked or settings.job_runner_in_use
+    if runner == "ray" and backend in HOSTED_BACKENDS:
+        return "process"
+    if runner == "ray" and not settings.ray_address:
+        raise JobSetupError(text(lang, "job.ray_not_configured"))
+    return runner
 
 
 def _check_learner_limit(store: JobStore, settings: Settings, owner: str, lang: str) -> None:
@@ -244,10 +270,15 @@ def _split_into(config: TrainConfig, examples: int, folder: Path) -> dict[str, A
 
 
 def _launch(settings: Settings, store: JobStore, job_id: str) -> None:
-    if settings.job_runner_in_use == "inline":
-        start_inline(settings, store, job_id)
-    else:
-        _spawn_worker(settings, store, job_id)
+    """Start the job's runner: a job on a remote runner stays there (its checkpoints are there); one on this
+    machine goes to the runner configured now (after a restart on ZeroGPU, inline)."""
+    job = store.get(job_id)
+    if job.runner in REMOTE_RUNNERS:
+        runner = job.runner
+    else:  # a hosted job recorded "process" under TUTOR_JOB_RUNNER=ray stays a local process
+        configured = settings.job_runner_in_use
+        runner = "process" if configured in REMOTE_RUNNERS else configured
+    RUNNERS[runner](settings, store, job_id)
 
 
 def _spawn_worker(settings: Settings, store: JobStore, job_id: str) -> None:
@@ -268,6 +299,16 @@ def _spawn_worker(settings: Settings, store: JobStore, job_id: str) -> None:
         started = None
     store.update(job_id, pid=process.pid, pid_started_at=started, runner="process")
     threading.Thread(target=_reap, args=(process, store, job_id), daemon=True, name=f"reap-{job_id}").start()
+
+
+# Where a job can run: each runner starts a recorded job and returns at once.
+RUNNERS: dict[str, Callable[[Settings, JobStore, str], None]] = {
+    "process": _spawn_worker,
+    "inline": start_inline,
+    "ray": start_ray,
+}
+# Runners off this machine: they take no local training slot, and a job keeps its runner when resumed.
+REMOTE_RUNNERS = frozenset({"ray"})
 
 
 def worker_environment(settings: Settings) -> dict[str, str]:
@@ -331,6 +372,7 @@ def recover_jobs(store: JobStore, settings: Settings | None = None) -> list[Job]
             continue  # its launcher is still starting the worker
         if settings is not None and not job.cancel_requested and (
             (job.backend in HOSTED_BACKENDS and job.remote_id) or (job.backend == "local" and job.status == "queued")
+            or (job.runner in REMOTE_RUNNERS and job.remote_id)  # the cluster kept training it
         ):
             ended = reattach(settings, store, job)
         else:
@@ -366,7 +408,9 @@ def cancel_job(settings: Settings, job_id: str, owner: str | None = None, grace_
     store.get(job_id, owner)
     job = store.request_cancel(job_id)
     alive = worker_alive(job)
-    if alive and job.runner == "inline":
+    if job.runner == "ray" and job.remote_id:
+        _stop_ray(settings, store, job, grace_s)
+    elif alive and job.runner == "inline":
         # Its pid is the app's, never to be signalled: the training callback (every step) and the
         # OpenAI poll loop see the flag and end the job themselves.
         _wait_finished(store, job_id, grace_s)
@@ -413,6 +457,18 @@ def _wait_finished(store: JobStore, job_id: str, timeout: float) -> bool:
     return store.get(job_id).finished
 
 
+def _stop_ray(settings: Settings, store: JobStore, job: Job, grace_s: float) -> None:
+    """Ray's stop_job sends the worker SIGTERM, and it records `cancelled` itself; a cluster that cannot be
+    reached leaves the Ray job as it is, which the job's record then says."""
+    try:
+        ray_runner.stop(settings, job.remote_id or "")
+    except (RayUnavailable, OSError, RuntimeError) as exc:
+        store.finish(job.id, "cancelled", error=f"Cancelled here, but stopping the Ray job {job.remote_id} failed: {exc} "
+                                                "Stop it on the cluster (ray job stop).")
+        return
+    _wait_finished(store, job.id, max(grace_s, ray_runner.STOP_GRACE_S))
+
+
 def _cancel_remote(settings: Settings, backend: str, remote_id: str) -> None:
     from trainer.jobs import openai_backend
 
@@ -427,8 +483,14 @@ def resume_job(settings: Settings, job_id: str, owner: str | None = None) -> Job
     if job.status not in ("failed", "interrupted"):
         raise JobSetupError(f"Job {job_id} is {job.status}; only a failed or interrupted job can be resumed.")
     checkpoint = find_last_checkpoint(job_folder(settings.data_dir, job_id)) if job.backend == "local" else None
-    store.transition(job_id, "queued", checkpoint=str(checkpoint) if checkpoint else None)
-    _launch(settings, store, job_id)
+    # A Ray job that ended is done on the cluster: the resume is a new Ray job (a hosted one is followed by its id).
+    fresh = {"remote_id": None} if job.runner in REMOTE_RUNNERS else {}
+    store.transition(job_id, "queued", checkpoint=str(checkpoint) if checkpoint else None, **fresh)
+    try:
+        _launch(settings, store, job_id)
+    except (OSError, RuntimeError) as exc:
+        store.finish(job_id, "failed", error=f"Could not start the job's runner: {exc}")
+        raise JobSetupError(f"Could not start the runner for job {job_id}: {exc}") from None
     return store.get(job_id)
 
 
@@ -469,7 +531,10 @@ def describe_job(job: Job, metrics: list[dict[str, Any]] | None, settings: Setti
         "adapter_path": job.adapter_path,
         "merged_path": job.merged_path,
         "fine_tuned_model": job.fine_tuned_model,
+        "runner": job.runner,
         "remote_id": job.remote_id,
+        "hardware": job.hardware,
+        "remote_url": job.remote_url,
         "owner": job.owner,
         "dataset": job.dataset,
         "hyperparameters": config.hyperparameters(),

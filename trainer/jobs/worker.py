@@ -79,12 +79,17 @@ def run_job(settings: Settings, job_id: str, *, inline: bool = False) -> int:
             # processes under `accelerate launch` (LOCAL_RANK set) run a job their launcher already started.
             if "LOCAL_RANK" not in os.environ:
                 job = store.get(job_id)
-                claimed = inline and job.status == "running"  # the inline runner waited for the slot
+                if job.runner == "ray":  # the cluster scheduled it: no slot of the app's machine to wait for
+                    if not _start_on_cluster(store, job_id):
+                        return 0
+                    _relaunch_distributed_if_needed(job_id)
+                    job = store.get(job_id)
+                claimed = (inline or job.runner == "ray") and job.status == "running"  # its runner got it going
                 if not claimed and not _take_slot(settings, store, job_id, me):
                     return 0
                 if inline:
                     store.update(job_id, pid=me.pid, pid_started_at=me.create_time())  # on ZeroGPU: the GPU worker
-                else:
+                elif job.runner != "ray":
                     _place_on_gpus(settings, store.get(job_id))
                     _relaunch_distributed_if_needed(job_id)  # exec would replace the app
         elif main_process:
@@ -130,6 +135,18 @@ def _take_slot(settings: Settings, store: JobStore, job_id: str, me: psutil.Proc
         print(f"job {job_id}: no longer queued ({store.get(job_id).status}); nothing to run", flush=True)
         return False
     print(f"job {job_id}: training in slot {store.get(job_id).slot}", flush=True)
+    return True
+
+
+def _start_on_cluster(store: JobStore, job_id: str) -> bool:
+    """Mark a Ray job running (its pid stays the app's follower); False when it ended or was cancelled first."""
+    try:
+        store.transition(job_id, "running")
+    except InvalidTransition:  # already running: the follower saw Ray start it after an app restart
+        if store.get(job_id).status != "running":
+            print(f"job {job_id}: no longer queued ({store.get(job_id).status}); nothing to run", flush=True)
+            return False
+    print(f"job {job_id}: training on the Ray cluster", flush=True)
     return True
 
 
@@ -185,8 +202,8 @@ def _run_local(settings: Settings, store: JobStore, job: Job, config: TrainConfi
     resume_from = Path(job.checkpoint) if job.checkpoint else None
     if resume_from:
         print(f"resuming from {resume_from}", flush=True)
-    running = [other for other in store.active() if other.backend == "local" and other.status == "running"]
-    threads = pick_cpu_threads(len(running))
+    # The cores are shared by the jobs training on this machine; a Ray job has its cluster node to itself.
+    threads = pick_cpu_threads(1 if job.runner == "ray" else len(store.training()))
     result = train_lora(
         config, folder, settings.models_dir, callbacks=callbacks, resume_from=resume_from, cpu_threads=threads
     )
