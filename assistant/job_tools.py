@@ -47,6 +47,8 @@ def describe_progress(job: dict[str, Any], lang: str) -> str:
     train = [m["train_loss"] for m in metrics if m.get("train_loss") is not None]
     evals = [m["eval_loss"] for m in metrics if m.get("eval_loss") is not None]
     lines = [f"**{job['id']}** ({job['backend']}, {job['model']}): **{status_word(job['status'], lang)}**"]
+    if job.get("runner") == "hf-jobs" and job.get("remote_id"):
+        lines.append(text(lang, "job.on_hf", hardware=job.get("hardware"), remote_id=job["remote_id"], repo=job.get("hub_repo")))
     if metrics:
         last = metrics[-1]
         step = text(lang, "job.step", step=last.get("step"))
@@ -90,6 +92,8 @@ def _train_arguments(match: re.Match[str], text: str) -> dict[str, Any]:
         values["backend"] = "azure"
     elif re.search(r"\bopenai\b", text, re.IGNORECASE):
         values["backend"] = "openai"
+    if re.search(r"\bgpu\b", text, re.IGNORECASE):  # "train it on a GPU", "kouluta GPU:lla": on Hugging Face Jobs
+        values["gpu"] = True
     epochs = re.search(r"(\d{1,2})\s*(epochs?|epookki\w*|kierros\w*)", text, re.IGNORECASE)
     if epochs:
         values["epochs"] = int(epochs.group(1))
@@ -104,15 +108,16 @@ def _job_and_prompt(match: re.Match[str], text: str) -> dict[str, Any]:
 
 
 def start_training(settings: Settings, learner: str, dataset: str, *, preset: str = "quick", backend: str = "local",
-                   epochs: int | None = None, model: str | None = None, lang: str = "en") -> tuple[Job, list[str]]:
+                   epochs: int | None = None, model: str | None = None, lang: str = "en", gpu: bool = False) -> tuple[Job, list[str]]:
     """Start a fine-tune on one of the learner's saved datasets (the chat tool and the Jobs tab both call this).
 
+    `gpu`: train a local (LoRA) job on a GPU at Hugging Face Jobs (the hf-jobs runner) whatever TUTOR_JOB_RUNNER says.
     Returns the job and the notices to show with it (a hosted provider's closure dates or billing).
     """
     config = TrainConfig(train_file=control.saved_dataset_file(settings, learner, dataset), dataset=dataset, preset=preset,
                          backend=backend, epochs=epochs, base_model=model)
     notices = control.start_notices(settings, config, lang)
-    return control.start_job(settings, config, owner=learner, lang=lang), notices
+    return control.start_job(settings, config, owner=learner, lang=lang, runner="hf-jobs" if gpu else None), notices
 
 
 def _job_id(context: ToolContext, job_id: str | None) -> str:
@@ -141,14 +146,17 @@ def start_finetune(
     ] = "local",
     epochs: Annotated[int | None, Field(ge=1, le=25, description="Passes over the data; default from the preset.")] = None,
     model: Annotated[str | None, Field(description="Base model; default the local model or gpt-4o-mini.")] = None,
+    gpu: Annotated[bool, Field(description="Train the local LoRA job on a GPU at Hugging Face Jobs (needs HF_TOKEN and TUTOR_HF_FLAVOR).")] = False,
 ) -> ToolOutput:
     """Start a fine-tune job on one of the learner's datasets; it runs in the background."""
     name = current_dataset(context, dataset)
     job, notices = start_training(context.settings, context.learner, name, preset=preset, backend=backend, epochs=epochs,
-                                  model=model, lang=context.lang)
+                                  model=model, lang=context.lang, gpu=gpu)
     context.state.last_job = job.id
     status = control.job_status(context.settings, job.id, context.learner)
-    reply = "\n\n".join([*(f"⚠️ {notice}" for notice in notices), text(context.lang, "job.started", job=job.id, name=name, preset=preset)])
+    started = (text(context.lang, "job.started_gpu", job=job.id, name=name, preset=preset, hardware=context.settings.hf_flavor)
+               if job.runner == "hf-jobs" else text(context.lang, "job.started", job=job.id, name=name, preset=preset))
+    reply = "\n\n".join([*(f"⚠️ {notice}" for notice in notices), started])
     return ToolOutput({"job": status, "notices": notices}, describe_progress(status, context.lang), reply)
 
 

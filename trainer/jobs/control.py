@@ -36,6 +36,7 @@ from core.settings import Settings, offline_environment, variable_names
 from core.texts import text
 from trainer.jobs.store import (
     CONFIG_NAME,
+    REMOTE_RUNNER,
     LOG_NAME,
     Job,
     JobStore,
@@ -74,13 +75,16 @@ def open_store(settings: Settings) -> JobStore:
 # -- starting ---------------------------------------------------------------------------------
 
 
-def start_job(settings: Settings, config: TrainConfig, owner: str = "default", *, today: date | None = None, lang: str = "en") -> Job:
+def start_job(settings: Settings, config: TrainConfig, owner: str = "default", *, today: date | None = None, lang: str = "en",
+              runner: str | None = None) -> Job:
     """Check, record and launch a job in the background; returns the queued job at once.
 
     `today` (default: today, UTC) decides whether OpenAI still takes new jobs on its own platform
-    (OPENAI_BASE_URL unset or on openai.com); `lang` is the language of that refusal.
+    (OPENAI_BASE_URL unset or on openai.com); `lang` is the language of that refusal. `runner`:
+    "hf-jobs" trains a local (LoRA) job on Hugging Face Jobs whatever TUTOR_JOB_RUNNER says (default: the setting).
     """
     config = config.with_base_model(settings.local_model)
+    runner = _runner_for(settings, config, runner, lang)
     if config.backend == "openai" and settings.openai_api_key is None:
         raise JobSetupError("OpenAI fine-tuning needs an API key: set OPENAI_API_KEY (and OPENAI_BASE_URL for "
                             "an OpenAI-compatible endpoint), or train locally with --backend local.")
@@ -116,7 +120,7 @@ def start_job(settings: Settings, config: TrainConfig, owner: str = "default", *
     try:
         store.create(
             job_id=job_id, owner=owner, backend=config.backend, model=config.base_model or "",
-            dataset=label, config=config.model_dump(mode="json"), owner_limit=settings.jobs_per_learner,
+            dataset=label, config=config.model_dump(mode="json"), owner_limit=settings.jobs_per_learner, runner=runner,
         )
     except LearnerLimitReached as exc:  # another start by the same learner got in first
         shutil.rmtree(folder, ignore_errors=True)
@@ -127,6 +131,22 @@ def start_job(settings: Settings, config: TrainConfig, owner: str = "default", *
         store.finish(job_id, "failed", error=f"Could not start the job's runner: {exc}")
         raise JobSetupError(f"Could not start the runner for job {job_id}: {exc}") from None
     return store.get(job_id)
+
+
+def _runner_for(settings: Settings, config: TrainConfig, asked: str | None, lang: str) -> str:
+    """Where the job runs: a hosted job is followed by a worker process (inline on ZeroGPU); a local one by
+    the asked or configured runner, Hugging Face Jobs only once HF_TOKEN, TUTOR_HF_FLAVOR and TUTOR_HF_CODE are set."""
+    runner = asked or settings.job_runner_in_use
+    if runner != REMOTE_RUNNER:
+        return runner
+    if config.backend != "local":  # OpenAI and Azure train on their own machines already
+        return settings.job_runner_in_use if settings.job_runner_in_use != REMOTE_RUNNER else "process"
+    from trainer.jobs.hf_jobs_runner import missing_settings
+
+    missing = missing_settings(settings)
+    if missing:
+        raise JobSetupError(text(lang, "job.hf_missing", names=", ".join(missing)))
+    return runner
 
 
 def _check_learner_limit(store: JobStore, settings: Settings, owner: str, lang: str) -> None:
@@ -244,14 +264,19 @@ def _split_into(config: TrainConfig, examples: int, folder: Path) -> dict[str, A
 
 
 def _launch(settings: Settings, store: JobStore, job_id: str) -> None:
-    if settings.job_runner_in_use == "inline":
+    if store.get(job_id).runner == REMOTE_RUNNER:  # a worker process here follows the Hugging Face job
+        _spawn_worker(settings, store, job_id, runner=REMOTE_RUNNER)
+    elif settings.job_runner_in_use == "inline":
         start_inline(settings, store, job_id)
     else:
         _spawn_worker(settings, store, job_id)
 
 
-def _spawn_worker(settings: Settings, store: JobStore, job_id: str) -> None:
+def _spawn_worker(settings: Settings, store: JobStore, job_id: str, runner: str = "process") -> None:
     folder = job_folder(settings.data_dir, job_id)
+    env = worker_environment(settings)
+    if runner == REMOTE_RUNNER:
+        env["HF_HUB_OFFLINE"] = "0"  # it talks to the Hub (and loads no model)
     with open(folder / LOG_NAME, "ab") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "trainer.jobs.worker", job_id],
@@ -259,14 +284,14 @@ def _spawn_worker(settings: Settings, store: JobStore, job_id: str) -> None:
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: cancel signals the worker and its children only
-            env=worker_environment(settings),
+            env=env,
             cwd=PROJECT_ROOT,
         )
     try:
         started = psutil.Process(process.pid).create_time()
     except psutil.NoSuchProcess:
         started = None
-    store.update(job_id, pid=process.pid, pid_started_at=started, runner="process")
+    store.update(job_id, pid=process.pid, pid_started_at=started, runner=runner)
     threading.Thread(target=_reap, args=(process, store, job_id), daemon=True, name=f"reap-{job_id}").start()
 
 
@@ -330,7 +355,7 @@ def recover_jobs(store: JobStore, settings: Settings | None = None) -> list[Job]
         if job.status == "queued" and job.pid is None and now - job.created_at < LAUNCH_WINDOW_S:
             continue  # its launcher is still starting the worker
         if settings is not None and not job.cancel_requested and (
-            (job.backend in HOSTED_BACKENDS and job.remote_id) or (job.backend == "local" and job.status == "queued")
+            (_followed_remotely(job) and job.remote_id) or (job.backend == "local" and job.status == "queued")
         ):
             ended = reattach(settings, store, job)
         else:
@@ -375,8 +400,8 @@ def cancel_job(settings: Settings, job_id: str, owner: str | None = None, grace_
         if not _wait_gone(job, grace_s):
             _signal_group(job.pid, signal.SIGKILL)
             _wait_gone(job, 5.0)
-    elif job.backend in HOSTED_BACKENDS and job.remote_id:
-        _cancel_remote(settings, job.backend, job.remote_id)  # no worker left to do it
+    elif _followed_remotely(job) and job.remote_id:
+        _cancel_remote(settings, job)  # no worker left to do it
     if not store.get(job_id).finished:
         store.finish(job_id, "cancelled")
     return store.get(job_id)
@@ -413,10 +438,21 @@ def _wait_finished(store: JobStore, job_id: str, timeout: float) -> bool:
     return store.get(job_id).finished
 
 
-def _cancel_remote(settings: Settings, backend: str, remote_id: str) -> None:
+def _followed_remotely(job: Job) -> bool:
+    """Does the job train elsewhere (OpenAI, Azure, Hugging Face Jobs), so that a new runner can follow it by its remote id?"""
+    return job.backend in HOSTED_BACKENDS or job.runner == REMOTE_RUNNER
+
+
+def _cancel_remote(settings: Settings, job: Job) -> None:
+    if job.runner == REMOTE_RUNNER:
+        from trainer.jobs import hf_jobs_runner
+
+        api = hf_jobs_runner.hub_api(settings)
+        hf_jobs_runner.cancel(settings, api, job.summary.get("namespace") or settings.hf_namespace, job.remote_id or "")
+        return
     from trainer.jobs import openai_backend
 
-    openai_backend.cancel(openai_backend.client_for(settings, backend), remote_id)
+    openai_backend.cancel(openai_backend.client_for(settings, job.backend), job.remote_id or "")
 
 
 def resume_job(settings: Settings, job_id: str, owner: str | None = None) -> Job:
@@ -427,7 +463,10 @@ def resume_job(settings: Settings, job_id: str, owner: str | None = None) -> Job
     if job.status not in ("failed", "interrupted"):
         raise JobSetupError(f"Job {job_id} is {job.status}; only a failed or interrupted job can be resumed.")
     checkpoint = find_last_checkpoint(job_folder(settings.data_dir, job_id)) if job.backend == "local" else None
-    store.transition(job_id, "queued", checkpoint=str(checkpoint) if checkpoint else None)
+    fields: dict[str, Any] = {}
+    if job.runner == REMOTE_RUNNER and job.summary.get("remote_status") in ("ERROR", "CANCELED", "DELETED"):
+        fields["remote_id"] = None  # that Hugging Face job ended: train again in a new one
+    store.transition(job_id, "queued", checkpoint=str(checkpoint) if checkpoint else None, **fields)
     _launch(settings, store, job_id)
     return store.get(job_id)
 
@@ -470,6 +509,10 @@ def describe_job(job: Job, metrics: list[dict[str, Any]] | None, settings: Setti
         "merged_path": job.merged_path,
         "fine_tuned_model": job.fine_tuned_model,
         "remote_id": job.remote_id,
+        "runner": job.runner,
+        # Where the job trains when not here: the Hugging Face job's hardware and the adapter's repo.
+        "hardware": job.summary.get("hardware"),
+        "hub_repo": job.summary.get("hub_repo"),
         "owner": job.owner,
         "dataset": job.dataset,
         "hyperparameters": config.hyperparameters(),

@@ -38,6 +38,8 @@ LOG_NAME = "worker.log"
 CHECKPOINTS_DIR = "checkpoints"
 ADAPTER_DIR = "adapter"
 MERGED_DIR = "merged"
+# The runner of a local (LoRA) job trained on Hugging Face Jobs (`trainer.jobs.hf_jobs_runner`) rather than here.
+REMOTE_RUNNER = "hf-jobs"
 METRIC_FIELDS = ("step", "epoch", "train_loss", "eval_loss", "learning_rate", "tokens_per_s")
 
 _SCHEMA = """
@@ -120,7 +122,7 @@ class Job:
     remote_id: str | None = None
     fine_tuned_model: str | None = None
     summary: dict[str, Any] = field(default_factory=dict)
-    runner: str = "process"  # "process": a worker process of its own; "inline": a thread of the app that started it
+    runner: str = "process"  # "process": a worker process of its own; "inline": a thread of the app that started it; "hf-jobs": trained on Hugging Face Jobs, followed by a worker process
     slot: int | None = None  # which of the machine's job slots a running local job holds (0-based)
 
     @property
@@ -167,7 +169,7 @@ class JobStore:
     # -- jobs ---------------------------------------------------------------------------------
 
     def create(self, *, job_id: str, owner: str, backend: str, model: str, dataset: str, config: dict[str, Any],
-               owner_limit: int | None = None) -> Job:
+               owner_limit: int | None = None, runner: str = "process") -> Job:
         """Record a queued job; with `owner_limit`, raise LearnerLimitReached when the owner already has
         that many queued or running jobs (checked in the insert's own transaction, so two quick starts
         cannot both pass)."""
@@ -178,9 +180,9 @@ class JobStore:
                 if active >= owner_limit:
                     raise LearnerLimitReached(owner, active)
             conn.execute(
-                "INSERT INTO jobs (id, owner, backend, model, dataset, status, config, created_at) "
-                "VALUES (?, ?, ?, ?, ?, 'queued', ?, ?)",
-                (job_id, owner, backend, model, dataset, json.dumps(config), time.time()),
+                "INSERT INTO jobs (id, owner, backend, model, dataset, status, config, created_at, runner) "
+                "VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?)",
+                (job_id, owner, backend, model, dataset, json.dumps(config), time.time(), runner),
             )
         return self.get(job_id)
 
@@ -270,7 +272,7 @@ class JobStore:
                 return "ended"
             if row["cancel_requested"]:
                 return "cancel"
-            held = [r["slot"] for r in conn.execute("SELECT slot FROM jobs WHERE backend = 'local' AND status = 'running'")]
+            held = [r["slot"] for r in conn.execute(f"SELECT slot FROM jobs WHERE {_TRAINS_HERE} AND status = 'running'")]
             if len(held) >= slots or _waiting_ahead(conn, job_id, row["created_at"]):
                 return "wait"
             slot = min(set(range(slots)) - set(held))
@@ -282,8 +284,9 @@ class JobStore:
         """(position, waiting) of a queued local job: 1 = next to start, of `waiting` local jobs in the queue;
         None for any other job (running, finished, hosted, or cancelled while it waited)."""
         with self._connect() as conn:
-            row = conn.execute("SELECT status, backend, cancel_requested, created_at FROM jobs WHERE id = ?", (job_id,)).fetchone()
-            if row is None or row["status"] != "queued" or row["backend"] != "local" or row["cancel_requested"]:
+            row = conn.execute("SELECT status, backend, runner, cancel_requested, created_at FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            if row is None or row["status"] != "queued" or row["backend"] != "local" or row["runner"] == REMOTE_RUNNER \
+                    or row["cancel_requested"]:
                 return None
             ahead = _waiting_ahead(conn, job_id, row["created_at"])
             waiting = conn.execute(f"SELECT COUNT(*) FROM jobs WHERE {_WAITING}").fetchone()[0]
@@ -292,14 +295,14 @@ class JobStore:
     def training(self) -> list[Job]:
         """Local jobs holding a training slot now (running), oldest start first."""
         with self._connect() as conn:
-            rows = conn.execute("SELECT * FROM jobs WHERE backend = 'local' AND status = 'running' ORDER BY started_at").fetchall()
+            rows = conn.execute(f"SELECT * FROM jobs WHERE {_TRAINS_HERE} AND status = 'running' ORDER BY started_at").fetchall()
         return [_row_to_job(row) for row in rows]
 
     def recent_durations(self, limit: int = 10) -> list[float]:
         """Seconds from start to end of the latest succeeded local jobs (for a rough queue wait)."""
         with self._connect() as conn:
             rows = conn.execute(
-                "SELECT finished_at - started_at AS took FROM jobs WHERE backend = 'local' AND status = 'succeeded' "
+                f"SELECT finished_at - started_at AS took FROM jobs WHERE {_TRAINS_HERE} AND status = 'succeeded' "
                 "AND started_at IS NOT NULL AND finished_at IS NOT NULL ORDER BY finished_at DESC LIMIT ?", (limit,)
             ).fetchall()
         return [max(0.0, row["took"]) for row in rows]
@@ -355,8 +358,10 @@ class JobStore:
         return out
 
 
+# Local (LoRA) jobs that train on this machine: a job on Hugging Face Jobs trains on theirs and takes no slot.
+_TRAINS_HERE = f"backend = 'local' AND runner != '{REMOTE_RUNNER}'"
 # Local jobs waiting for a training slot, in the order they start.
-_WAITING = "backend = 'local' AND status = 'queued' AND cancel_requested = 0"
+_WAITING = f"{_TRAINS_HERE} AND status = 'queued' AND cancel_requested = 0"
 
 
 def _waiting_ahead(conn: sqlite3.Connection, job_id: str, created_at: float) -> int:
