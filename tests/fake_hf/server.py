@@ -5,7 +5,7 @@ it here with `HfApi(endpoint=hub.url)` or `HF_ENDPOINT`. Every request needs `Au
 <token>` (else 401, as the Hub answers a bad token) and is logged in `requests` without its headers.
 
 - Identity: `GET /api/whoami-v2`.
-- Repos: `POST /api/repos/create`; commits with `POST /api/models/{repo}/preupload/{rev}` (every file
+- Repos: `POST /api/repos/create`; `POST /api/validate-yaml` (a README's metadata); commits with `POST /api/models/{repo}/preupload/{rev}` (every file
   "regular", so contents come inline) and `POST /api/models/{repo}/commit/{rev}` (NDJSON, base64 files);
   `GET /api/models/{repo}/revision/{rev}` (siblings), `GET /api/models/{repo}/tree/{rev}` (the recursive
   listing `snapshot_download` reads), `HEAD|GET /{repo}/resolve/{rev}/{path}`.
@@ -138,7 +138,9 @@ class FakeHub:
         shims.mkdir()
         (shims / "pip").write_text("#!/bin/sh\necho \"pip $* (skipped: the fake Hub's jobs run the local project)\"\n")
         (shims / "pip").chmod(0o755)
-        (shims / "python").symlink_to(sys.executable)
+        # A script, not a link: a virtual environment's python finds its packages from its own path.
+        (shims / "python").write_text(f"#!/bin/sh\nexec {sys.executable} \"$@\"\n")
+        (shims / "python").chmod(0o755)
         self.job_home.mkdir(parents=True, exist_ok=True)
         env = {"PATH": f"{shims}:/usr/bin:/bin", "HOME": str(self.job_home), "PYTHONPATH": str(ROOT), "LANG": "C.UTF-8",
                "HF_ENDPOINT": self.url, "JOB_ID": job.id}
@@ -186,8 +188,13 @@ class FakeHub:
             repo_id = f"{request.get('organization') or self.user}/{request['name']}"
             if repo_id in self.repos:
                 return 409, {}, {"error": "You already created this model repo", "url": f"{self.url}/{repo_id}"}
-            self.repos[repo_id] = Repo(repo_id, bool(request.get("private")))
+            private = request.get("visibility", "private" if request.get("private") else "public") != "public"
+            self.repos[repo_id] = Repo(repo_id, private)
             return 200, {}, {"url": f"{self.url}/{repo_id}", "name": repo_id}
+        if method == "POST" and path == "/api/validate-yaml":  # a README.md's metadata, checked before its commit
+            content = json.loads(body).get("content", "")
+            ok = not content.startswith("---") or content.count("\n---") >= 1
+            return (200, {}, {"errors": [], "warnings": []}) if ok else (400, {}, {"errors": [{"message": "unterminated metadata"}]})
         match = re.fullmatch(r"/api/models/([^/]+/[^/]+)/(preupload|commit|revision|tree)/(.+)", path)
         if match:
             return self._repo_api(method, match.group(1), match.group(2), body)

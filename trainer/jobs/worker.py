@@ -383,6 +383,7 @@ def _follow_hub(settings: Settings, store: JobStore, job_id: str, config: TrainC
     policy = RetryPolicy(config.poll_retry_first, config.poll_retry_max)
     secrets = [settings.hf_token.get_secret_value()] if settings.hf_token else []
     seen, failures, tail = 0, 0, []
+    result: dict[str, Any] | None = None  # the entry point's last line, which may come a poll before the job ends
     while True:
         try:
             state, seen = hub.poll(settings, api, namespace, remote_id, seen)
@@ -405,6 +406,7 @@ def _follow_hub(settings: Settings, store: JobStore, job_id: str, config: TrainC
         for line in state.lines:
             print(f"[hf] {line}", flush=True)
         tail = (tail + state.lines)[-50:]
+        result = state.result = state.result or result
         if summary.get("remote_status") != state.stage and not state.finished:
             summary["remote_status"] = state.stage
             store.update(job_id, summary=summary)
