@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from core.settings import Settings
 from fake_hf import FakeHub
 from trainer.jobs import control, inference
 from trainer.jobs.config import TrainConfig
+from trainer.jobs.store import JobStore
 from waiting import TINY, wait_for
 
 pytestmark = pytest.mark.slow
@@ -76,8 +78,17 @@ def test_a_job_on_hugging_face_trains_reports_metrics_and_its_adapter_comes_back
     job = control.start_job(settings, config, owner="ann")
     assert job.runner == "hf-jobs"
 
+    # The worker following it dies: the job on the Hub goes on, and resuming follows that job, never a second one.
+    remote = wait_for(lambda: control.job_status(settings, job.id, "ann")["remote_id"], 120, "the job to be submitted")
+    follower = control.job_status(settings, job.id, "ann")
+    os.killpg(os.getpgid(JobStore(settings.jobs_db).get(job.id).pid), signal.SIGKILL)
+    assert finished(settings, job.id, timeout=30)["status"] == "failed"
+    assert control.resume_job(settings, job.id, "ann").remote_id == remote
+
     status = finished(settings, job.id)
     assert status["status"] == "succeeded", status["error"]
+    assert [r["path"] for r in hub.requests if r["method"] == "POST" and r["path"] == "/api/jobs/learner"] == ["/api/jobs/learner"]
+    assert follower["queue_position"] is None  # it never waited for this machine's training slot
     assert status["runner"] == "hf-jobs" and status["hardware"] == FLAVOR and status["remote_id"] in hub.jobs
     assert status["hub_repo"] == f"learner/finetune-tutor-{job.id}"
     assert status["summary"]["last_error"]["status"] == 503 and status["summary"]["last_error"]["retrying"] is False
@@ -169,6 +180,16 @@ def test_hf_jobs_settings_are_checked_before_anything_starts(tmp_path: Path, lim
     assert control.list_jobs(settings, "ann") == []
     with pytest.raises(ValueError, match="hf-jobs"):
         Settings(job_runner="hf-job")
+
+
+def test_a_job_on_hugging_face_holds_no_training_slot_here(tmp_path: Path) -> None:
+    store = JobStore(tmp_path / "jobs.sqlite")
+    for job_id, runner in (("ft-00000001", "hf-jobs"), ("ft-00000002", "process")):
+        store.create(job_id=job_id, owner="ann", backend="local", model="m", dataset="d", config={}, runner=runner)
+    assert store.queue_position("ft-00000001") is None and store.queue_position("ft-00000002") == (1, 1)
+    store.transition("ft-00000001", "running")
+    assert store.claim_slot("ft-00000002", 1, pid=None, pid_started_at=None) == "claimed"
+    assert [job.id for job in store.training()] == ["ft-00000002"]
 
 
 def say(agent: Agent, text: str, learner: str = "ann") -> tuple[str, list[Any]]:
