@@ -21,7 +21,7 @@ import pytest
 from assistant.conversation import Agent
 from assistant.toolbox import default_toolbox
 from core.llm import LocalBackend
-from core.settings import Settings
+from core.settings import Settings, load_settings
 from fake_hf import FakeHub
 from trainer.jobs import control, inference
 from trainer.jobs.config import TrainConfig
@@ -180,6 +180,10 @@ def test_hf_jobs_settings_are_checked_before_anything_starts(tmp_path: Path, lim
     assert control.list_jobs(settings, "ann") == []
     with pytest.raises(ValueError, match="hf-jobs"):
         Settings(job_runner="hf-job")
+    assert load_settings({"TUTOR_JOB_RUNNER": "hf-jobs"}).job_runner_in_use == "hf-jobs"
+    # On a Space the job installs the app from the Space's own repository; a blank token is no token.
+    on_space = load_settings({"SPACE_ID": "learner/finetune-tutor", "HF_TOKEN": " "})
+    assert on_space.hf_code == "git+https://huggingface.co/spaces/learner/finetune-tutor" and on_space.hf_token is None
 
 
 def test_a_job_on_hugging_face_holds_no_training_slot_here(tmp_path: Path) -> None:

