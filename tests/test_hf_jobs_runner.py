@@ -23,6 +23,7 @@ from assistant.toolbox import default_toolbox
 from core.llm import LocalBackend
 from core.settings import Settings, load_settings
 from fake_hf import FakeHub
+from trainer.evaluation.run import evaluate_job
 from trainer.jobs import control, inference
 from trainer.jobs.config import TrainConfig
 from trainer.jobs.store import JobStore
@@ -112,9 +113,13 @@ def test_a_job_on_hugging_face_trains_reports_metrics_and_its_adapter_comes_back
     assert (adapter / "adapter_model.safetensors").read_bytes() == repo.files["adapter_model.safetensors"]
     assert not (adapter / "training").exists()
 
-    # Chatting with the result loads the downloaded adapter like a local job's.
+    # Chatting with the result loads the downloaded adapter like a local job's; evaluation takes the best-validation
+    # adapter the job pushed beside it.
     reply = inference.generate(settings, job.id, "Tell me about helium", max_new_tokens=8, owner="ann")
     assert reply.strip()
+    assert (settings.data_dir / "jobs" / job.id / "best-adapter" / "adapter_model.safetensors").is_file()
+    report = evaluate_job(settings, job.id, owner="ann", limit=1, checkpoint="best", max_new_tokens=8)
+    assert report.examples == 1 and report.checkpoint == "best" and set(report.metrics) == {"base", "tuned"}
 
     log = (settings.data_dir / "jobs" / job.id / "worker.log").read_text(encoding="utf-8")
     assert "[hf] tutor-metric" in log and "503" in log
