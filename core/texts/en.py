@@ -94,7 +94,7 @@ New here? Say *"start the guided path"* and I'll walk you through it step by ste
     "job.reason": "Reason: {error}",
     "job.queued_position": "⏳ Queued: position {position} of {waiting}, about {minutes} min before it starts ({slots} job(s) train at once here).",
     "job.queued_position_no_estimate": "⏳ Queued: position {position} of {waiting}; no wait estimate yet, since no local job has finished here ({slots} job(s) train at once here).",
-    "job.hf_missing": "Training on a GPU runs on Hugging Face Jobs, which needs {names}: set HF_TOKEN (a token with write access), TUTOR_HF_FLAVOR (the hardware, e.g. a10g-small) and TUTOR_HF_CODE (the pip requirement that installs this app, set for you on a Space), or train here without *on a GPU*.",
+    "job.hf_missing": "Training on a GPU runs on Hugging Face Jobs, which needs {names}: set HF_TOKEN (a token with write access), TUTOR_HF_FLAVOR (the hardware, e.g. a10g-small) and TUTOR_HF_CODE (the pip requirement that installs this app, set for you on a Space), or train here (without *on a GPU*, or --gpu).",
     "job.on_hf": "🚀 Training on a GPU on Hugging Face Jobs ({hardware}), job `{remote_id}`; the adapter goes to your repo `{repo}`.",
     "job.started_gpu": "Started fine-tune job **{job}** on *{name}* ({preset}) on a GPU at Hugging Face Jobs ({hardware}). Ask *how is my job doing?* or watch the curve in the Jobs tab.",
     "job.limit": "You already have {active} fine-tune job(s) queued or running, and a learner may have {limit} at once (TUTOR_JOBS_PER_LEARNER). Wait for it to finish or cancel it (*cancel my job*, or python -m trainer cancel ID), then start this one.",

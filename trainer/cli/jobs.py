@@ -50,6 +50,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--model", help=f"Base model (default: TUTOR_LOCAL_MODEL for local, {DEFAULT_OPENAI_MODEL} from the dated model table for OpenAI and Azure).")
     train.add_argument("--epochs", type=float, help="Passes over the training data (default: from the preset).")
     train.add_argument("--preset", choices=sorted(PRESETS), default="quick", help="Hyperparameter preset.")
+    train.add_argument("--gpu", action="store_true",
+                       help="Train the local LoRA job on a GPU at Hugging Face Jobs (HF_TOKEN, TUTOR_HF_FLAVOR; as TUTOR_JOB_RUNNER=hf-jobs).")
     _add_config_options(train)
     _add_json(train)
 
@@ -147,9 +149,10 @@ def _train(args: argparse.Namespace, settings: Settings) -> int:
     if not args.json:
         for notice in notices:  # before the job exists: the remote job is created only after this
             print(f"Note: {notice}", flush=True)
-    job = start_job(settings, config, owner=args.learner)
+    job = start_job(settings, config, owner=args.learner, runner="hf-jobs" if args.gpu else None)
     if args.json:
-        print(json.dumps({"id": job.id, "status": job.status, "backend": job.backend, "model": job.model, "notices": notices}))
+        print(json.dumps({"id": job.id, "status": job.status, "backend": job.backend, "model": job.model, "runner": job.runner,
+                          "notices": notices}))
     else:
         print(f"Started {job.backend} fine-tune job {job.id} on {job.model} (dataset {job.dataset}).")
         print(f"Follow it with: python -m trainer status {job.id}")
