@@ -2,12 +2,11 @@
 
 `FakeHub` (server.py): start/stop or use as a context manager; `url` (give it as HF_ENDPOINT), `token`
 (the one it accepts), `user`, `repos` (files per repo), `jobs` (spec, stage, log lines), `requests` (the
-request log, never any header), `fail_next(status, times, path=regex)`. Tests use the `fake_hub` fixture.
+request log, never any header), `fail_next(status, times, path=regex)`. `tests/test_hf_jobs_runner.py`
+starts one per module.
 """
 
 from __future__ import annotations
-
-from collections.abc import Iterator
 
 from .server import FakeHub
 
