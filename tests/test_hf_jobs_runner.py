@@ -191,6 +191,37 @@ def test_hf_jobs_settings_are_checked_before_anything_starts(tmp_path: Path, lim
     assert on_space.hf_code == "git+https://huggingface.co/spaces/learner/finetune-tutor" and on_space.hf_token is None
 
 
+def test_cancelling_a_job_whose_follower_is_gone_cancels_it_on_the_hub(hub: FakeHub, tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from huggingface_hub import HfApi, constants
+
+    settings = hub_settings(tmp_path / "data", hub)
+    store = JobStore(settings.jobs_db)
+
+    def orphan(job_id: str) -> str:
+        """A running hf-jobs job with no follower left, and its job really running on the Hub."""
+        monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+        remote = HfApi(endpoint=hub.url, token=TOKEN).run_job(image="x", command=["sleep", "60"], namespace="learner").id
+        store.create(job_id=job_id, owner="ann", backend="local", model="m", dataset="d", config={"train_file": "t.jsonl"},
+                     runner="hf-jobs")
+        store.transition(job_id, "running", remote_id=remote, summary={"namespace": "learner"})
+        wait_for(lambda: hub.jobs[remote].stage == "RUNNING", 10, "the remote job to run")
+        return remote
+
+    remote = orphan("ft-0000000a")
+    assert control.cancel_job(settings, "ft-0000000a", "ann").status == "cancelled"
+    wait_for(lambda: hub.jobs[remote].stage == "CANCELED", 10, "the Hub to cancel it")
+
+    # Where this process may not reach the Hub (the app keeps HF_HUB_OFFLINE=1 off a Space), the job still ends
+    # cancelled here, and its record says to cancel it on the Hub.
+    remote = orphan("ft-0000000b")
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    job = control.cancel_job(settings, "ft-0000000b", "ann")
+    assert job.status == "cancelled" and "HF_HUB_OFFLINE" in job.summary["cancel_error"] and remote in job.summary["cancel_error"]
+    assert hub.jobs[remote].stage == "RUNNING"
+    hub.jobs[remote].process.kill()
+
+
 def test_a_job_on_hugging_face_holds_no_training_slot_here(tmp_path: Path) -> None:
     store = JobStore(tmp_path / "jobs.sqlite")
     for job_id, runner in (("ft-00000001", "hf-jobs"), ("ft-00000002", "process")):

@@ -447,8 +447,13 @@ def _cancel_remote(settings: Settings, job: Job) -> None:
     if job.runner == REMOTE_RUNNER:
         from trainer.jobs import hf_jobs_runner
 
-        api = hf_jobs_runner.hub_api(settings)
-        hf_jobs_runner.cancel(settings, api, job.summary.get("namespace") or settings.hf_namespace, job.remote_id or "")
+        try:
+            api = hf_jobs_runner.hub_api(settings)
+            hf_jobs_runner.cancel(settings, api, job.summary.get("namespace") or settings.hf_namespace, job.remote_id or "")
+        except hf_jobs_runner.HubAPIError as exc:  # the job still ends cancelled here; the record says what to check
+            store = open_store(settings)
+            store.update(job.id, summary={**job.summary, "cancel_error": f"{exc} Cancel the Hugging Face job {job.remote_id} "
+                                                                          "on the Hub (hf jobs cancel ID) if it still runs."})
         return
     from trainer.jobs import openai_backend
 
