@@ -140,11 +140,22 @@ def poll(settings: Settings, api: Any, namespace: str, remote_id: str, seen_line
     fresh = lines[seen_lines:]
     state = RemoteState(stage=str(info.status.stage), message=info.status.message, lines=fresh)
     for line in fresh:
-        if line.startswith(METRIC_PREFIX):
-            state.metrics.append(json.loads(line[len(METRIC_PREFIX):]))
-        elif line.startswith(RESULT_PREFIX):
-            state.result = json.loads(line[len(RESULT_PREFIX):])
+        metric = _tagged(line, METRIC_PREFIX)
+        if metric is not None and isinstance(metric.get("step"), int):
+            state.metrics.append(metric)
+        state.result = _tagged(line, RESULT_PREFIX) or state.result
     return state, max(seen_lines, len(lines))
+
+
+def _tagged(line: str, prefix: str) -> dict[str, Any] | None:
+    """The JSON object after `prefix`; None for any other line, or one cut short (the next rows still count)."""
+    if not line.startswith(prefix):
+        return None
+    try:
+        value = json.loads(line[len(prefix):])
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def failure_reason(settings: Settings, remote_id: str, message: str | None, tail: list[str]) -> str:

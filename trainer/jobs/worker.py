@@ -10,6 +10,9 @@ cancel: the handler raises `JobCancelled` at once, wherever the worker is (waiti
 With several GPUs and one slot the worker re-executes itself under `accelerate launch` (same pid, so
 the job record stays right); with several slots each job trains on its slot's GPU.
 
+A job with `runner="hf-jobs"` trains on Hugging Face Jobs: the worker submits it (`trainer.jobs.hf_jobs_runner`),
+follows its log into metric rows, downloads the adapter at the end, and takes no training slot here.
+
 The inline runner (`trainer.jobs.inline_runner`) calls the same `run_job` in a thread of the app with
 `inline=True`: no signal handler (signals belong to the app) and no re-exec; cancel then comes only
 through the store's flag, which the training callback and the OpenAI poll loop check.
@@ -377,6 +380,7 @@ def _follow_hub(settings: Settings, store: JobStore, job_id: str, config: TrainC
     Transient failures (no answer, 408/409/429, 5xx) are retried with `config`'s backoff, noted in
     `summary["last_error"]` while the job stays running, as for OpenAI jobs; any other failure ends the job.
     """
+    from core.openai_api import redact
     from trainer.jobs import hf_jobs_runner as hub
     from trainer.jobs.hiccups import RetryPolicy, recovered_note, retry_note
 
@@ -404,7 +408,7 @@ def _follow_hub(settings: Settings, store: JobStore, job_id: str, config: TrainC
         for point in state.metrics:
             store.add_metrics(job_id, **point)
         for line in state.lines:
-            print(f"[hf] {line}", flush=True)
+            print(f"[hf] {redact(line, secrets)}", flush=True)
         tail = (tail + state.lines)[-50:]
         result = state.result = state.result or result
         if summary.get("remote_status") != state.stage and not state.finished:
