@@ -82,8 +82,10 @@ def test_a_job_on_hugging_face_trains_reports_metrics_and_its_adapter_comes_back
     # The worker following it dies: the job on the Hub goes on, and resuming follows that job, never a second one.
     remote = wait_for(lambda: control.job_status(settings, job.id, "ann")["remote_id"], 120, "the job to be submitted")
     follower = control.job_status(settings, job.id, "ann")
-    os.killpg(os.getpgid(JobStore(settings.jobs_db).get(job.id).pid), signal.SIGKILL)
-    assert finished(settings, job.id, timeout=30)["status"] == "failed"
+    store = JobStore(settings.jobs_db)
+    os.killpg(os.getpgid(store.get(job.id).pid), signal.SIGKILL)
+    # Read the store itself meanwhile: a status read would re-attach the orphan before its launcher records the death.
+    assert wait_for(lambda: store.get(job.id).finished, 30, "the launcher to record the death") and store.get(job.id).status == "failed"
     assert control.resume_job(settings, job.id, "ann").remote_id == remote
 
     status = finished(settings, job.id)
