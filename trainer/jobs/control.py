@@ -15,6 +15,9 @@ remote id: that one is followed again by a new runner (`reattach`), since the pr
 `settings.job_runner_in_use` picks the runner: `process` (the worker above) or `inline` (the same
 job logic in a thread of this process, see `trainer.jobs.inline_runner`; what ZeroGPU needs). An inline job's pid
 is the app's, so cancel never signals it: the training loop sees the store's cancel flag instead.
+A local job recorded with `runner="hf-jobs"` (TUTOR_JOB_RUNNER=hf-jobs, or `start_job(runner="hf-jobs")`) trains on
+Hugging Face Jobs; its worker process only follows it (`trainer.jobs.hf_jobs_runner`), and cancel, recovery and
+resume treat it like a hosted job.
 """
 
 from __future__ import annotations
