@@ -50,8 +50,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--model", help=f"Base model (default: TUTOR_LOCAL_MODEL for local, {DEFAULT_OPENAI_MODEL} from the dated model table for OpenAI and Azure).")
     train.add_argument("--epochs", type=float, help="Passes over the training data (default: from the preset).")
     train.add_argument("--preset", choices=sorted(PRESETS), default="quick", help="Hyperparameter preset.")
-    train.add_argument("--runner", choices=["process", "ray"],
-                       help="Where a local job trains: process (this machine) or ray (the cluster of RAY_ADDRESS); default TUTOR_JOB_RUNNER.")
+    train.add_argument("--runner", choices=["process", "ray", "hf-jobs"],
+                       help="Where a local job trains: process (this machine), ray (the cluster of RAY_ADDRESS) or hf-jobs "
+                            "(a GPU at Hugging Face Jobs: HF_TOKEN, TUTOR_HF_FLAVOR, TUTOR_HF_CODE); default TUTOR_JOB_RUNNER.")
     _add_config_options(train)
     _add_json(train)
 
@@ -167,6 +168,9 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
     print(f"{status['id']}  {status['status']}  {status['backend']}  {status['model']}  dataset {status['dataset']}")
     if status["runner"] == "ray":
         print(f"on the Ray cluster at {status['remote_url']}: Ray job {status['remote_id'] or '(being submitted)'} ({status['hardware'] or 'CPU'})")
+    elif status["runner"] == "hf-jobs":
+        print(f"on Hugging Face Jobs ({status['hardware'] or 'being submitted'}): job {status['remote_id'] or '(being submitted)'}"
+              + (f", adapter repo {status['hub_repo']}" if status["hub_repo"] else ""))
     print(f"created {status['created_at']}  started {status['started_at'] or '-'}  finished {status['finished_at'] or '-'}")
     if status["error"]:
         print(f"error: {status['error']}")

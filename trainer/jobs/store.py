@@ -122,10 +122,11 @@ class Job:
     remote_id: str | None = None
     fine_tuned_model: str | None = None
     summary: dict[str, Any] = field(default_factory=dict)
-    runner: str = "process"  # "process": a worker process of its own; "inline": a thread of the app that started it; "ray": a Ray job
+    runner: str = "process"  # "process": a worker process of its own; "inline": a thread of the app that started it;
+    # "ray": a Ray job on a cluster; "hf-jobs": trained on Hugging Face Jobs, followed by a worker process here
     slot: int | None = None  # which of the machine's job slots a running local job holds (0-based)
-    hardware: str | None = None  # what a remote runner was asked for ("1 GPU", "CPU"); None on this machine
-    remote_url: str | None = None  # where a remote runner runs it (the Ray cluster's address), without credentials
+    hardware: str | None = None  # what a remote runner was asked for ("1 GPU", "CPU", a Hugging Face flavour); None here
+    remote_url: str | None = None  # where a remote runner runs it (the Ray cluster's address, the Hugging Face job's page), without credentials
 
     @property
     def finished(self) -> bool:
@@ -360,8 +361,8 @@ class JobStore:
         return out
 
 
-# Runners that train on this machine and so queue for its slots; a Ray job trains on the cluster,
-# whose own scheduler queues it for resources.
+# Runners that train on this machine and so queue for its slots. The remote ones (a Ray job, a Hugging Face
+# job; `trainer.jobs.control.REMOTE_RUNNERS`) train elsewhere, where their own scheduler queues them.
 LOCAL_RUNNERS = ("process", "inline")
 ON_THIS_MACHINE = f"backend = 'local' AND runner IN {LOCAL_RUNNERS!r}"
 # Local jobs waiting for a training slot, in the order they start.
