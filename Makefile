@@ -35,7 +35,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed
-	$(PIP) install -e ".[dev]" "$(TORCH)"
+	$(PIP) install -e ".[dev,cluster]" "$(TORCH)"
 	touch $@
 
 # Debian's chromium for the browser tests (Playwright drives the system browser; no browser download),

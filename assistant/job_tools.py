@@ -41,12 +41,33 @@ def status_word(status: str, lang: str) -> str:
     return text(lang, key) if has_text(key) else status
 
 
+# Hosted backends by the provider's own name, for "where" a job trains.
+PROVIDERS = {"openai": "OpenAI", "azure": "Azure OpenAI"}
+
+
+def describe_where(job: dict[str, Any], lang: str) -> str | None:
+    """Where the job runs, in plain words: this machine, a cluster (address, remote id, hardware) or a provider.
+
+    The catalogue's `job.where.<runner>` text (and `..._submitting` before the remote id is known) says it,
+    so a new runner is a text in each catalogue; None for a runner the catalogue does not know.
+    """
+    values = {"address": job.get("remote_url") or "", "remote_id": job.get("remote_id") or "",
+              "hardware": job.get("hardware") or "", "repo": job.get("hub_repo") or "", "provider": PROVIDERS.get(job["backend"], job["backend"])}
+    key = "job.where.hosted" if job["backend"] in PROVIDERS else f"job.where.{job.get('runner') or 'process'}"
+    if not values["remote_id"] and has_text(f"{key}_submitting"):
+        key = f"{key}_submitting"
+    return text(lang, key, **values) if has_text(key) else None
+
+
 def describe_progress(job: dict[str, Any], lang: str) -> str:
     """The job's state in plain words: status, step, latest losses and the curve."""
     metrics = job.get("metrics") or []
     train = [m["train_loss"] for m in metrics if m.get("train_loss") is not None]
     evals = [m["eval_loss"] for m in metrics if m.get("eval_loss") is not None]
     lines = [f"**{job['id']}** ({job['backend']}, {job['model']}): **{status_word(job['status'], lang)}**"]
+    where = describe_where(job, lang)
+    if where:
+        lines.append(where)
     if metrics:
         last = metrics[-1]
         step = text(lang, "job.step", step=last.get("step"))
@@ -90,6 +111,10 @@ def _train_arguments(match: re.Match[str], text: str) -> dict[str, Any]:
         values["backend"] = "azure"
     elif re.search(r"\bopenai\b", text, re.IGNORECASE):
         values["backend"] = "openai"
+    if re.search(r"\b(cluster|ray|klusteri\w*)\b", text, re.IGNORECASE):  # "train it on the cluster": on the Ray cluster
+        values["runner"] = "ray"
+    elif re.search(r"\bgpu\b", text, re.IGNORECASE):  # "train it on a GPU", "kouluta GPU:lla": on Hugging Face Jobs
+        values["runner"] = "hf-jobs"
     epochs = re.search(r"(\d{1,2})\s*(epochs?|epookki\w*|kierros\w*)", text, re.IGNORECASE)
     if epochs:
         values["epochs"] = int(epochs.group(1))
@@ -104,15 +129,18 @@ def _job_and_prompt(match: re.Match[str], text: str) -> dict[str, Any]:
 
 
 def start_training(settings: Settings, learner: str, dataset: str, *, preset: str = "quick", backend: str = "local",
-                   epochs: int | None = None, model: str | None = None, lang: str = "en") -> tuple[Job, list[str]]:
+                   epochs: int | None = None, model: str | None = None, lang: str = "en",
+                   runner: str | None = None) -> tuple[Job, list[str]]:
     """Start a fine-tune on one of the learner's saved datasets (the chat tool and the Jobs tab both call this).
 
+    `runner`: where it runs (None: the configured runner; "ray": the Ray cluster of RAY_ADDRESS; "hf-jobs":
+    a GPU at Hugging Face Jobs).
     Returns the job and the notices to show with it (a hosted provider's closure dates or billing).
     """
     config = TrainConfig(train_file=control.saved_dataset_file(settings, learner, dataset), dataset=dataset, preset=preset,
                          backend=backend, epochs=epochs, base_model=model)
     notices = control.start_notices(settings, config, lang)
-    return control.start_job(settings, config, owner=learner, lang=lang), notices
+    return control.start_job(settings, config, owner=learner, lang=lang, runner=runner), notices
 
 
 def chosen_job_id(context: ToolContext, job_id: str | None) -> str:
@@ -142,14 +170,21 @@ def start_finetune(
     ] = "local",
     epochs: Annotated[int | None, Field(ge=1, le=25, description="Passes over the data; default from the preset.")] = None,
     model: Annotated[str | None, Field(description="Base model; default the local model or gpt-4o-mini.")] = None,
+    runner: Annotated[
+        Literal["ray", "hf-jobs"] | None,
+        Field(description="Where a local job trains: ray = on the Ray cluster (when the learner asks for the cluster); "
+                          "hf-jobs = on a GPU at Hugging Face Jobs (when the learner asks for a GPU); default as configured."),
+    ] = None,
 ) -> ToolOutput:
     """Start a fine-tune job on one of the learner's datasets; it runs in the background."""
     name = current_dataset(context, dataset)
     job, notices = start_training(context.settings, context.learner, name, preset=preset, backend=backend, epochs=epochs,
-                                  model=model, lang=context.lang)
+                                  model=model, lang=context.lang, runner=runner)
     context.state.last_job = job.id
     status = control.job_status(context.settings, job.id, context.learner)
-    reply = "\n\n".join([*(f"⚠️ {notice}" for notice in notices), text(context.lang, "job.started", job=job.id, name=name, preset=preset)])
+    started = (text(context.lang, "job.started_gpu", job=job.id, name=name, preset=preset, hardware=context.settings.hf_flavor)
+               if job.runner == "hf-jobs" else text(context.lang, "job.started", job=job.id, name=name, preset=preset))
+    reply = "\n\n".join([*(f"⚠️ {notice}" for notice in notices), started])
     return ToolOutput({"job": status, "notices": notices}, describe_progress(status, context.lang), reply)
 
 

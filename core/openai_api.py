@@ -74,7 +74,7 @@ def make_azure_client(settings: Settings, *, timeout: float = 60.0, max_retries:
 
 def configured_secrets(settings: Settings) -> list[str]:
     """Every key the settings hold, for redacting texts that did not come through a client."""
-    keys = (settings.openai_api_key, settings.azure_openai_api_key)
+    keys = (settings.openai_api_key, settings.azure_openai_api_key, settings.hf_token)
     return [key.get_secret_value() for key in keys if key is not None]
 
 

@@ -12,14 +12,16 @@ import os
 from pathlib import Path
 from typing import Any, Literal, Mapping
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 from pydantic_settings.sources.utils import parse_env_vars
 
 # The packaged offline model; any Hugging Face model id or local folder works in its place.
 DEFAULT_LOCAL_MODEL = "smollm2-135m-instruct"
 SPACES_PERSISTENT_DIR = Path("/data")
-JOB_RUNNERS = ("auto", "process", "inline")
+JOB_RUNNERS = ("auto", "process", "inline", "ray", "hf-jobs")
+# The image a Hugging Face job trains in: PyTorch with CUDA; the job installs the project into it.
+DEFAULT_HF_IMAGE = "pytorch/pytorch:2.6.0-cuda12.4-cudnn9-devel"
 # The test suite's own variables (artifact folder, model cache, timeouts) are not settings.
 _TEST_PREFIX = "TUTOR_TEST_"
 
@@ -62,8 +64,29 @@ class Settings(BaseSettings):
         None, validation_alias="TUTOR_AUTH_FILE",
         description="Password file (python -m core.identity add-user): sign-in required, the learner is the user.",
     )
-    job_runner: Literal["auto", "process", "inline"] = Field(
-        "auto", validation_alias="TUTOR_JOB_RUNNER", description="Where fine-tune jobs run; auto = inline on ZeroGPU, else process."
+    job_runner: Literal["auto", "process", "inline", "ray", "hf-jobs"] = Field(
+        "auto", validation_alias="TUTOR_JOB_RUNNER",
+        description="Where fine-tune jobs run; auto = inline on ZeroGPU, else process; ray = local-model jobs on the Ray cluster of RAY_ADDRESS; hf-jobs = on Hugging Face Jobs (HF_TOKEN, TUTOR_HF_FLAVOR).",
+    )
+    ray_address: str | None = Field(
+        None, validation_alias="RAY_ADDRESS",
+        description="A Ray cluster's job submission address (http://HEAD:8265); lets jobs run there (TUTOR_JOB_RUNNER=ray, or *train it on the cluster*).",
+    )
+    hf_token: SecretStr | None = Field(
+        None, validation_alias="HF_TOKEN",
+        description="Hugging Face token (write access) for Hugging Face Jobs: passed to the job as a secret, never logged or stored.",
+    )
+    hf_endpoint: str | None = Field(None, validation_alias="HF_ENDPOINT", description="The Hugging Face Hub's address (default https://huggingface.co).")
+    hf_flavor: str | None = Field(
+        None, validation_alias="TUTOR_HF_FLAVOR", description="Hugging Face Jobs hardware for jobs trained there, e.g. t4-small, a10g-small, a100-large.",
+    )
+    hf_namespace: str | None = Field(
+        None, validation_alias="TUTOR_HF_NAMESPACE", description="User or organisation that runs the Hugging Face jobs and owns the adapter repos (default: HF_TOKEN's user).",
+    )
+    hf_image: str = Field(DEFAULT_HF_IMAGE, validation_alias="TUTOR_HF_IMAGE", description="Docker image a Hugging Face job trains in.")
+    hf_code: str | None = Field(
+        None, validation_alias="TUTOR_HF_CODE",
+        description="pip requirement that installs this project inside a Hugging Face job (default on a Space: git+https://huggingface.co/spaces/SPACE_ID).",
     )
     job_slots: int | None = Field(
         None, ge=1, validation_alias="TUTOR_JOB_SLOTS",
@@ -84,7 +107,7 @@ class Settings(BaseSettings):
         # Only what the caller passes; load_settings adds the environment it is given.
         return (init_settings,)
 
-    @field_validator("openai_api_key", "azure_openai_api_key", "secret", mode="before")
+    @field_validator("openai_api_key", "azure_openai_api_key", "secret", "hf_token", mode="before")
     @classmethod
     def _blank_key_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -97,9 +120,17 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"TUTOR_JOB_RUNNER must be one of {', '.join(JOB_RUNNERS)} (got {value!r}): auto picks inline on "
                 "ZeroGPU and process elsewhere; process runs each job in a worker process; inline runs it in a "
-                "thread of the app."
+                "thread of the app; ray submits local-model jobs to the Ray cluster of RAY_ADDRESS; hf-jobs trains "
+                "it on Hugging Face Jobs (needs HF_TOKEN and TUTOR_HF_FLAVOR)."
             )
         return choice
+
+    @model_validator(mode="after")
+    def _ray_needs_an_address(self) -> "Settings":
+        if self.job_runner == "ray" and not self.ray_address:
+            raise ValueError("TUTOR_JOB_RUNNER=ray needs RAY_ADDRESS, the cluster's job submission address "
+                             "(http://HEAD:8265, the Ray dashboard's port); or pick another runner.")
+        return self
 
     @property
     def index_dir(self) -> Path:
@@ -120,7 +151,7 @@ class Settings(BaseSettings):
         return self.backend
 
     @property
-    def job_runner_in_use(self) -> Literal["process", "inline"]:
+    def job_runner_in_use(self) -> Literal["process", "inline", "ray", "hf-jobs"]:
         """`auto` resolved: ZeroGPU lends a GPU only inside the app's own process, so jobs run inline there."""
         if self.job_runner == "auto":
             from core.device import zero_gpu_active
@@ -189,6 +220,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     values: dict[str, Any] = _GivenEnvironment(Settings, env)()
     if "data_dir" not in values and _on_spaces_with_storage(env):
         values["data_dir"] = SPACES_PERSISTENT_DIR
+    if "hf_code" not in values and env.get("SPACE_ID"):
+        # A Space's repository is a git repository holding this project: a Hugging Face job installs it from there.
+        values["hf_code"] = f"git+https://huggingface.co/spaces/{env['SPACE_ID']}"
     return Settings(**values)
 
 

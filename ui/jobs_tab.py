@@ -22,7 +22,7 @@ from ui.common import learner_text, refusal, user_error
 from ui.i18n import T
 from ui.identity import Identity, identified
 
-JOB_COLUMNS = ["id", "status", "backend", "model", "dataset", "created_at"]
+JOB_COLUMNS = ["id", "status", "backend", "runner", "model", "dataset", "created_at"]
 ACTIVE = ("queued", "running")
 # Up to this many steps the loss plot labels every step (see plot_update).
 FEW_STEPS = 40

@@ -50,6 +50,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--model", help=f"Base model (default: TUTOR_LOCAL_MODEL for local, {DEFAULT_OPENAI_MODEL} from the dated model table for OpenAI and Azure).")
     train.add_argument("--epochs", type=float, help="Passes over the training data (default: from the preset).")
     train.add_argument("--preset", choices=sorted(PRESETS), default="quick", help="Hyperparameter preset.")
+    train.add_argument("--runner", choices=["process", "ray", "hf-jobs"],
+                       help="Where a local job trains: process (this machine), ray (the cluster of RAY_ADDRESS) or hf-jobs "
+                            "(a GPU at Hugging Face Jobs: HF_TOKEN, TUTOR_HF_FLAVOR, TUTOR_HF_CODE); default TUTOR_JOB_RUNNER.")
     _add_config_options(train)
     _add_json(train)
 
@@ -147,9 +150,10 @@ def _train(args: argparse.Namespace, settings: Settings) -> int:
     if not args.json:
         for notice in notices:  # before the job exists: the remote job is created only after this
             print(f"Note: {notice}", flush=True)
-    job = start_job(settings, config, owner=args.learner)
+    job = start_job(settings, config, owner=args.learner, runner=args.runner)
     if args.json:
-        print(json.dumps({"id": job.id, "status": job.status, "backend": job.backend, "model": job.model, "notices": notices}))
+        print(json.dumps({"id": job.id, "status": job.status, "backend": job.backend, "runner": job.runner, "model": job.model,
+                          "notices": notices}))
     else:
         print(f"Started {job.backend} fine-tune job {job.id} on {job.model} (dataset {job.dataset}).")
         print(f"Follow it with: python -m trainer status {job.id}")
@@ -162,6 +166,11 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps(status))
         return 0
     print(f"{status['id']}  {status['status']}  {status['backend']}  {status['model']}  dataset {status['dataset']}")
+    if status["runner"] == "ray":
+        print(f"on the Ray cluster at {status['remote_url']}: Ray job {status['remote_id'] or '(being submitted)'} ({status['hardware'] or 'CPU'})")
+    elif status["runner"] == "hf-jobs":
+        print(f"on Hugging Face Jobs ({status['hardware'] or 'being submitted'}): job {status['remote_id'] or '(being submitted)'}"
+              + (f", adapter repo {status['hub_repo']}" if status["hub_repo"] else ""))
     print(f"created {status['created_at']}  started {status['started_at'] or '-'}  finished {status['finished_at'] or '-'}")
     if status["error"]:
         print(f"error: {status['error']}")

@@ -140,6 +140,8 @@ class TrainConfig(BaseModel):
     )
     gradient_checkpointing: bool = Field(False, description="Trade compute for memory (worth it only for big models on a GPU).")
     seed: int = Field(42, description="Random seed for initialisation and data order.")
+    gpus: int = Field(0, ge=0, le=8, description="Ray runner: GPUs the cluster gives the job (entrypoint_num_gpus; 0 = CPU). "
+                      "On this machine a job uses the GPUs it has.")
     suffix: str | None = Field(None, max_length=64, description="OpenAI: suffix for the fine-tuned model's name.")
     merge: bool = Field(False, description="Local: also export base+adapter merged into a standalone model folder.")
     poll_interval: float = Field(5.0, gt=0, description="OpenAI: seconds between status polls.")

@@ -12,9 +12,15 @@ reuse): the process that launched it records `failed` with the signal; any other
 `interrupted` the next time it looks (`recover_jobs`), except a hosted job that already has its
 remote id: that one is followed again by a new runner (`reattach`), since the provider kept training it.
 
-`settings.job_runner_in_use` picks the runner: `process` (the worker above) or `inline` (the same
-job logic in a thread of this process, see `trainer.jobs.inline_runner`; what ZeroGPU needs). An inline job's pid
-is the app's, so cancel never signals it: the training loop sees the store's cancel flag instead.
+`settings.job_runner_in_use` (or the caller's `runner`, see `pick_runner`) picks the runner, recorded with the
+job; `RUNNERS` below is the one table of them: `process` (the worker above), `inline` (the same job logic in a
+thread of this process, see `trainer.jobs.inline_runner`; what ZeroGPU needs), `ray` (the same worker as a Ray
+job on the cluster of RAY_ADDRESS, see `trainer.jobs.ray_runner`) or `hf-jobs` (trained on Hugging Face Jobs,
+see `trainer.jobs.hf_jobs_runner`; a worker process here only follows it). Ray and hf-jobs are the remote
+runners (`REMOTE_RUNNERS`): local-model jobs only (a hosted job is followed by a worker process here), no
+training slot of this machine, and cancel, recovery and resume reach the remote job by its id. An inline or
+Ray job's pid is the app's (its runner thread), so cancel never signals it: the training loop sees the
+store's cancel flag, a Ray job gets Ray's `stop_job` and a Hugging Face job the Hub's cancel.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ import threading
 import time
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import psutil
 
@@ -36,6 +42,7 @@ from core.settings import Settings, offline_environment, variable_names
 from core.texts import text
 from trainer.jobs.store import (
     CONFIG_NAME,
+    LOCAL_RUNNERS,
     LOG_NAME,
     Job,
     JobStore,
@@ -46,6 +53,8 @@ from trainer.jobs.store import (
 )
 # Imported here, not when a job starts: on ZeroGPU its GPU function must exist before the app launches.
 from trainer.jobs.inline_runner import start_inline
+from trainer.jobs.ray_runner import RayUnavailable, start_ray
+from trainer.jobs import ray_runner
 from trainer.jobs.job_queue import queue_details
 from trainer.jobs.config import HOSTED_BACKENDS, TrainConfig, holdout_count, save_config
 from trainer.jobs.overfitting import detect_overfitting
@@ -74,13 +83,17 @@ def open_store(settings: Settings) -> JobStore:
 # -- starting ---------------------------------------------------------------------------------
 
 
-def start_job(settings: Settings, config: TrainConfig, owner: str = "default", *, today: date | None = None, lang: str = "en") -> Job:
+def start_job(settings: Settings, config: TrainConfig, owner: str = "default", *, today: date | None = None, lang: str = "en",
+              runner: str | None = None) -> Job:
     """Check, record and launch a job in the background; returns the queued job at once.
 
     `today` (default: today, UTC) decides whether OpenAI still takes new jobs on its own platform
-    (OPENAI_BASE_URL unset or on openai.com); `lang` is the language of that refusal.
+    (OPENAI_BASE_URL unset or on openai.com); `lang` is the language of that refusal and of a runner
+    that is not set up. `runner` (default: `settings.job_runner_in_use`) is where the job runs: "ray" on the
+    cluster, "hf-jobs" on a GPU at Hugging Face Jobs, whatever TUTOR_JOB_RUNNER says.
     """
     config = config.with_base_model(settings.local_model)
+    runner = pick_runner(settings, config.backend, runner, lang)
     if config.backend == "openai" and settings.openai_api_key is None:
         raise JobSetupError("OpenAI fine-tuning needs an API key: set OPENAI_API_KEY (and OPENAI_BASE_URL for "
                             "an OpenAI-compatible endpoint), or train locally with --backend local.")
@@ -116,7 +129,7 @@ def start_job(settings: Settings, config: TrainConfig, owner: str = "default", *
     try:
         store.create(
             job_id=job_id, owner=owner, backend=config.backend, model=config.base_model or "",
-            dataset=label, config=config.model_dump(mode="json"), owner_limit=settings.jobs_per_learner,
+            dataset=label, config=config.model_dump(mode="json"), owner_limit=settings.jobs_per_learner, runner=runner,
         )
     except LearnerLimitReached as exc:  # another start by the same learner got in first
         shutil.rmtree(folder, ignore_errors=True)
@@ -127,6 +140,31 @@ def start_job(settings: Settings, config: TrainConfig, owner: str = "default", *
         store.finish(job_id, "failed", error=f"Could not start the job's runner: {exc}")
         raise JobSetupError(f"Could not start the runner for job {job_id}: {exc}") from None
     return store.get(job_id)
+
+
+def pick_runner(settings: Settings, backend: str, asked: str | None, lang: str = "en") -> str:
+    """The runner a new job is recorded with: the one asked for, else the configured one.
+
+    The remote runners (Ray, Hugging Face Jobs) train local-model jobs; a hosted job trains on the provider's
+    machines, so with TUTOR_JOB_RUNNER=ray or hf-jobs it is followed by a worker process here (asking for a
+    remote runner explicitly is an error). A remote runner that is not set up is an error naming what is missing.
+    """
+    if asked is not None and asked not in RUNNERS:
+        raise JobSetupError(f"Unknown runner {asked!r}: one of {', '.join(RUNNERS)}.")
+    if asked in REMOTE_RUNNERS and backend in HOSTED_BACKENDS:
+        raise JobSetupError(text(lang, f"job.{asked}_hosted", backend=backend))
+    runner = asked or settings.job_runner_in_use
+    if runner in REMOTE_RUNNERS and backend in HOSTED_BACKENDS:
+        return "process"
+    if runner == "ray" and not settings.ray_address:
+        raise JobSetupError(text(lang, "job.ray_not_configured"))
+    if runner == "hf-jobs":
+        from trainer.jobs.hf_jobs_runner import missing_settings
+
+        missing = missing_settings(settings)
+        if missing:
+            raise JobSetupError(text(lang, "job.hf_missing", names=", ".join(missing)))
+    return runner
 
 
 def _check_learner_limit(store: JobStore, settings: Settings, owner: str, lang: str) -> None:
@@ -244,14 +282,22 @@ def _split_into(config: TrainConfig, examples: int, folder: Path) -> dict[str, A
 
 
 def _launch(settings: Settings, store: JobStore, job_id: str) -> None:
-    if settings.job_runner_in_use == "inline":
-        start_inline(settings, store, job_id)
-    else:
-        _spawn_worker(settings, store, job_id)
+    """Start the job's runner: a job on a remote runner stays there (its checkpoints are there); one on this
+    machine goes to the runner configured now (after a restart on ZeroGPU, inline)."""
+    job = store.get(job_id)
+    if job.runner in REMOTE_RUNNERS:
+        runner = job.runner
+    else:  # a hosted job recorded "process" under a remote TUTOR_JOB_RUNNER stays a local process
+        configured = settings.job_runner_in_use
+        runner = "process" if configured in REMOTE_RUNNERS else configured
+    RUNNERS[runner](settings, store, job_id)
 
 
-def _spawn_worker(settings: Settings, store: JobStore, job_id: str) -> None:
+def _spawn_worker(settings: Settings, store: JobStore, job_id: str, runner: str = "process") -> None:
     folder = job_folder(settings.data_dir, job_id)
+    env = worker_environment(settings)
+    if runner == "hf-jobs":
+        env["HF_HUB_OFFLINE"] = "0"  # it talks to the Hub (and loads no model)
     with open(folder / LOG_NAME, "ab") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "trainer.jobs.worker", job_id],
@@ -259,15 +305,32 @@ def _spawn_worker(settings: Settings, store: JobStore, job_id: str) -> None:
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: cancel signals the worker and its children only
-            env=worker_environment(settings),
+            env=env,
             cwd=PROJECT_ROOT,
         )
     try:
         started = psutil.Process(process.pid).create_time()
     except psutil.NoSuchProcess:
         started = None
-    store.update(job_id, pid=process.pid, pid_started_at=started, runner="process")
+    store.update(job_id, pid=process.pid, pid_started_at=started, runner=runner)
     threading.Thread(target=_reap, args=(process, store, job_id), daemon=True, name=f"reap-{job_id}").start()
+
+
+def _follow_hf_job(settings: Settings, store: JobStore, job_id: str) -> None:
+    """A worker process here submits the job to Hugging Face Jobs (once) and follows it there."""
+    _spawn_worker(settings, store, job_id, runner="hf-jobs")
+
+
+# Where a job can run: each runner starts a recorded job and returns at once.
+RUNNERS: dict[str, Callable[[Settings, JobStore, str], None]] = {
+    "process": _spawn_worker,
+    "inline": start_inline,
+    "ray": start_ray,
+    "hf-jobs": _follow_hf_job,
+}
+# Runners off this machine: they take no local training slot (the store queues only LOCAL_RUNNERS), and a
+# job keeps its runner when resumed.
+REMOTE_RUNNERS = frozenset(RUNNERS) - frozenset(LOCAL_RUNNERS)
 
 
 def worker_environment(settings: Settings) -> dict[str, str]:
@@ -330,7 +393,7 @@ def recover_jobs(store: JobStore, settings: Settings | None = None) -> list[Job]
         if job.status == "queued" and job.pid is None and now - job.created_at < LAUNCH_WINDOW_S:
             continue  # its launcher is still starting the worker
         if settings is not None and not job.cancel_requested and (
-            (job.backend in HOSTED_BACKENDS and job.remote_id) or (job.backend == "local" and job.status == "queued")
+            (_followed_remotely(job) and job.remote_id) or (job.backend == "local" and job.status == "queued")
         ):
             ended = reattach(settings, store, job)
         else:
@@ -366,7 +429,9 @@ def cancel_job(settings: Settings, job_id: str, owner: str | None = None, grace_
     store.get(job_id, owner)
     job = store.request_cancel(job_id)
     alive = worker_alive(job)
-    if alive and job.runner == "inline":
+    if job.runner == "ray" and job.remote_id:
+        _stop_ray(settings, store, job, grace_s)
+    elif alive and job.runner == "inline":
         # Its pid is the app's, never to be signalled: the training callback (every step) and the
         # OpenAI poll loop see the flag and end the job themselves.
         _wait_finished(store, job_id, grace_s)
@@ -375,8 +440,8 @@ def cancel_job(settings: Settings, job_id: str, owner: str | None = None, grace_
         if not _wait_gone(job, grace_s):
             _signal_group(job.pid, signal.SIGKILL)
             _wait_gone(job, 5.0)
-    elif job.backend in HOSTED_BACKENDS and job.remote_id:
-        _cancel_remote(settings, job.backend, job.remote_id)  # no worker left to do it
+    elif _followed_remotely(job) and job.remote_id:
+        _cancel_remote(settings, job)  # no worker left to do it
     if not store.get(job_id).finished:
         store.finish(job_id, "cancelled")
     return store.get(job_id)
@@ -413,10 +478,48 @@ def _wait_finished(store: JobStore, job_id: str, timeout: float) -> bool:
     return store.get(job_id).finished
 
 
-def _cancel_remote(settings: Settings, backend: str, remote_id: str) -> None:
+def _stop_ray(settings: Settings, store: JobStore, job: Job, grace_s: float) -> None:
+    """Ray's stop_job sends the worker SIGTERM, and it records `cancelled` itself; a cluster that cannot be
+    reached leaves the Ray job as it is, which the job's record then says."""
+    try:
+        ray_runner.stop(settings, job.remote_id or "")
+    except (RayUnavailable, OSError, RuntimeError) as exc:
+        store.finish(job.id, "cancelled", error=f"Cancelled here, but stopping the Ray job {job.remote_id} failed: {exc} "
+                                                "Stop it on the cluster (ray job stop).")
+        return
+    _wait_finished(store, job.id, max(grace_s, ray_runner.STOP_GRACE_S))
+
+
+def _followed_remotely(job: Job) -> bool:
+    """Does the job train elsewhere (OpenAI, Azure, a Ray cluster, Hugging Face Jobs), so that a new runner can
+    follow it by its remote id?"""
+    return job.backend in HOSTED_BACKENDS or job.runner in REMOTE_RUNNERS
+
+
+def _remote_ended(job: Job) -> bool:
+    """Has the job's remote run ended for good, so that resuming it submits a new one? A Ray job that ended is
+    done on the cluster; a Hugging Face job is done once the Hub says so (else it is followed again)."""
+    if job.runner == "ray":
+        return True
+    return job.runner == "hf-jobs" and job.summary.get("remote_status") in ("ERROR", "CANCELED", "DELETED")
+
+
+def _cancel_remote(settings: Settings, job: Job) -> None:
+    """Cancel a hosted or Hugging Face job that no worker follows any more (a Ray job has `_stop_ray`)."""
+    if job.runner == "hf-jobs":
+        from trainer.jobs import hf_jobs_runner
+
+        try:
+            api = hf_jobs_runner.hub_api(settings)
+            hf_jobs_runner.cancel(settings, api, job.summary.get("namespace") or settings.hf_namespace, job.remote_id or "")
+        except hf_jobs_runner.HubAPIError as exc:  # the job still ends cancelled here; the record says what to check
+            store = open_store(settings)
+            store.update(job.id, summary={**job.summary, "cancel_error": f"{exc} Cancel the Hugging Face job {job.remote_id} "
+                                                                          "on the Hub (hf jobs cancel ID) if it still runs."})
+        return
     from trainer.jobs import openai_backend
 
-    openai_backend.cancel(openai_backend.client_for(settings, backend), remote_id)
+    openai_backend.cancel(openai_backend.client_for(settings, job.backend), job.remote_id or "")
 
 
 def resume_job(settings: Settings, job_id: str, owner: str | None = None) -> Job:
@@ -427,8 +530,15 @@ def resume_job(settings: Settings, job_id: str, owner: str | None = None) -> Job
     if job.status not in ("failed", "interrupted"):
         raise JobSetupError(f"Job {job_id} is {job.status}; only a failed or interrupted job can be resumed.")
     checkpoint = find_last_checkpoint(job_folder(settings.data_dir, job_id)) if job.backend == "local" else None
-    store.transition(job_id, "queued", checkpoint=str(checkpoint) if checkpoint else None)
-    _launch(settings, store, job_id)
+    # A remote job that ended is done there: the resume is a new remote job. A hosted job, or a Hugging Face
+    # job still running (only its follower here died), is followed again by its id.
+    fresh = {"remote_id": None} if _remote_ended(job) else {}
+    store.transition(job_id, "queued", checkpoint=str(checkpoint) if checkpoint else None, **fresh)
+    try:
+        _launch(settings, store, job_id)
+    except (OSError, RuntimeError) as exc:
+        store.finish(job_id, "failed", error=f"Could not start the job's runner: {exc}")
+        raise JobSetupError(f"Could not start the runner for job {job_id}: {exc}") from None
     return store.get(job_id)
 
 
@@ -469,7 +579,11 @@ def describe_job(job: Job, metrics: list[dict[str, Any]] | None, settings: Setti
         "adapter_path": job.adapter_path,
         "merged_path": job.merged_path,
         "fine_tuned_model": job.fine_tuned_model,
+        "runner": job.runner,
         "remote_id": job.remote_id,
+        "hardware": job.hardware,
+        "remote_url": job.remote_url,
+        "hub_repo": job.summary.get("hub_repo"),
         "owner": job.owner,
         "dataset": job.dataset,
         "hyperparameters": config.hyperparameters(),

@@ -40,10 +40,12 @@ class RetryPolicy:
         return min(wanted, self.max_s)
 
 
-def retry_note(error: OpenAIAPIError, attempt: int, wait_s: float, secrets: list[str], now: float | None = None) -> dict[str, Any]:
-    """The summary's `last_error` while polls fail: when, the status (None: no answer), the redacted message, the next try."""
+def retry_note(error: OpenAIAPIError | Exception, attempt: int, wait_s: float, secrets: list[str], now: float | None = None) -> dict[str, Any]:
+    """The summary's `last_error` while polls fail: when, the status (None: no answer), the redacted message, the next try.
+
+    `error`: an `OpenAIAPIError`, or any error with the same `status` (the Hugging Face runner's `HubAPIError`)."""
     return {
-        "at": _iso(now), "status": error.status, "message": redact(str(error), secrets),
+        "at": _iso(now), "status": getattr(error, "status", None), "message": redact(str(error), secrets),
         "attempt": attempt, "retry_in_s": round(wait_s, 2), "retrying": True,
     }
 
@@ -58,7 +60,7 @@ def describe_retrying(summary: dict[str, Any] | None, backend: str, lang: str) -
     note = (summary or {}).get("last_error")
     if not isinstance(note, dict) or not note.get("retrying"):
         return None
-    provider = "Azure OpenAI" if backend == "azure" else "OpenAI"
+    provider = "Hugging Face" if (summary or {}).get("hub_repo") else "Azure OpenAI" if backend == "azure" else "OpenAI"
     values = {"provider": provider, "status": note.get("status"), "time": _clock(note.get("at")),
               "seconds": f"{float(note.get('retry_in_s') or 0):.0f}", "attempt": note.get("attempt") or 1}
     return text(lang, "job.retrying" if note.get("status") else "job.retrying_no_answer", **values)

@@ -63,7 +63,9 @@ CREATE TABLE IF NOT EXISTS jobs (
     fine_tuned_model TEXT,
     summary TEXT,
     runner TEXT NOT NULL DEFAULT 'process',
-    slot INTEGER
+    slot INTEGER,
+    hardware TEXT,
+    remote_url TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_owner ON jobs(owner, created_at);
 CREATE TABLE IF NOT EXISTS metrics (
@@ -120,8 +122,11 @@ class Job:
     remote_id: str | None = None
     fine_tuned_model: str | None = None
     summary: dict[str, Any] = field(default_factory=dict)
-    runner: str = "process"  # "process": a worker process of its own; "inline": a thread of the app that started it
+    runner: str = "process"  # "process": a worker process of its own; "inline": a thread of the app that started it;
+    # "ray": a Ray job on a cluster; "hf-jobs": trained on Hugging Face Jobs, followed by a worker process here
     slot: int | None = None  # which of the machine's job slots a running local job holds (0-based)
+    hardware: str | None = None  # what a remote runner was asked for ("1 GPU", "CPU", a Hugging Face flavour); None here
+    remote_url: str | None = None  # where a remote runner runs it (the Ray cluster's address, the Hugging Face job's page), without credentials
 
     @property
     def finished(self) -> bool:
@@ -167,7 +172,7 @@ class JobStore:
     # -- jobs ---------------------------------------------------------------------------------
 
     def create(self, *, job_id: str, owner: str, backend: str, model: str, dataset: str, config: dict[str, Any],
-               owner_limit: int | None = None) -> Job:
+               owner_limit: int | None = None, runner: str = "process") -> Job:
         """Record a queued job; with `owner_limit`, raise LearnerLimitReached when the owner already has
         that many queued or running jobs (checked in the insert's own transaction, so two quick starts
         cannot both pass)."""
@@ -178,9 +183,9 @@ class JobStore:
                 if active >= owner_limit:
                     raise LearnerLimitReached(owner, active)
             conn.execute(
-                "INSERT INTO jobs (id, owner, backend, model, dataset, status, config, created_at) "
-                "VALUES (?, ?, ?, ?, ?, 'queued', ?, ?)",
-                (job_id, owner, backend, model, dataset, json.dumps(config), time.time()),
+                "INSERT INTO jobs (id, owner, backend, model, dataset, status, config, created_at, runner) "
+                "VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?)",
+                (job_id, owner, backend, model, dataset, json.dumps(config), time.time(), runner),
             )
         return self.get(job_id)
 
@@ -270,7 +275,7 @@ class JobStore:
                 return "ended"
             if row["cancel_requested"]:
                 return "cancel"
-            held = [r["slot"] for r in conn.execute("SELECT slot FROM jobs WHERE backend = 'local' AND status = 'running'")]
+            held = [r["slot"] for r in conn.execute(f"SELECT slot FROM jobs WHERE {ON_THIS_MACHINE} AND status = 'running'")]
             if len(held) >= slots or _waiting_ahead(conn, job_id, row["created_at"]):
                 return "wait"
             slot = min(set(range(slots)) - set(held))
@@ -282,8 +287,9 @@ class JobStore:
         """(position, waiting) of a queued local job: 1 = next to start, of `waiting` local jobs in the queue;
         None for any other job (running, finished, hosted, or cancelled while it waited)."""
         with self._connect() as conn:
-            row = conn.execute("SELECT status, backend, cancel_requested, created_at FROM jobs WHERE id = ?", (job_id,)).fetchone()
-            if row is None or row["status"] != "queued" or row["backend"] != "local" or row["cancel_requested"]:
+            row = conn.execute("SELECT status, backend, runner, cancel_requested, created_at FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            if row is None or row["status"] != "queued" or row["backend"] != "local" or row["runner"] not in LOCAL_RUNNERS \
+                    or row["cancel_requested"]:
                 return None
             ahead = _waiting_ahead(conn, job_id, row["created_at"])
             waiting = conn.execute(f"SELECT COUNT(*) FROM jobs WHERE {_WAITING}").fetchone()[0]
@@ -292,14 +298,14 @@ class JobStore:
     def training(self) -> list[Job]:
         """Local jobs holding a training slot now (running), oldest start first."""
         with self._connect() as conn:
-            rows = conn.execute("SELECT * FROM jobs WHERE backend = 'local' AND status = 'running' ORDER BY started_at").fetchall()
+            rows = conn.execute(f"SELECT * FROM jobs WHERE {ON_THIS_MACHINE} AND status = 'running' ORDER BY started_at").fetchall()
         return [_row_to_job(row) for row in rows]
 
     def recent_durations(self, limit: int = 10) -> list[float]:
         """Seconds from start to end of the latest succeeded local jobs (for a rough queue wait)."""
         with self._connect() as conn:
             rows = conn.execute(
-                "SELECT finished_at - started_at AS took FROM jobs WHERE backend = 'local' AND status = 'succeeded' "
+                f"SELECT finished_at - started_at AS took FROM jobs WHERE {ON_THIS_MACHINE} AND status = 'succeeded' "
                 "AND started_at IS NOT NULL AND finished_at IS NOT NULL ORDER BY finished_at DESC LIMIT ?", (limit,)
             ).fetchall()
         return [max(0.0, row["took"]) for row in rows]
@@ -355,8 +361,12 @@ class JobStore:
         return out
 
 
+# Runners that train on this machine and so queue for its slots. The remote ones (a Ray job, a Hugging Face
+# job; `trainer.jobs.control.REMOTE_RUNNERS`) train elsewhere, where their own scheduler queues them.
+LOCAL_RUNNERS = ("process", "inline")
+ON_THIS_MACHINE = f"backend = 'local' AND runner IN {LOCAL_RUNNERS!r}"
 # Local jobs waiting for a training slot, in the order they start.
-_WAITING = "backend = 'local' AND status = 'queued' AND cancel_requested = 0"
+_WAITING = f"{ON_THIS_MACHINE} AND status = 'queued' AND cancel_requested = 0"
 
 
 def _waiting_ahead(conn: sqlite3.Connection, job_id: str, created_at: float) -> int:
@@ -368,7 +378,7 @@ def _waiting_ahead(conn: sqlite3.Connection, job_id: str, created_at: float) -> 
 
 # Columns added after the first release, with their definitions: stores made before lack them
 # (`runner`: all their jobs ran in worker processes; `slot`: no job held a numbered slot).
-_ADDED_COLUMNS = {"runner": "TEXT NOT NULL DEFAULT 'process'", "slot": "INTEGER"}
+_ADDED_COLUMNS = {"runner": "TEXT NOT NULL DEFAULT 'process'", "slot": "INTEGER", "hardware": "TEXT", "remote_url": "TEXT"}
 
 
 def _add_columns(conn: sqlite3.Connection) -> None:

@@ -10,6 +10,9 @@ cancel: the handler raises `JobCancelled` at once, wherever the worker is (waiti
 With several GPUs and one slot the worker re-executes itself under `accelerate launch` (same pid, so
 the job record stays right); with several slots each job trains on its slot's GPU.
 
+A job with `runner="hf-jobs"` trains on Hugging Face Jobs: the worker submits it (`trainer.jobs.hf_jobs_runner`),
+follows its log into metric rows, downloads the adapter at the end, and takes no training slot here.
+
 The inline runner (`trainer.jobs.inline_runner`) calls the same `run_job` in a thread of the app with
 `inline=True`: no signal handler (signals belong to the app) and no re-exec; cancel then comes only
 through the store's flag, which the training callback and the OpenAI poll loop check.
@@ -29,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 import psutil
 
 from core.settings import Settings, apply_offline_environment, load_settings
-from trainer.jobs.store import CONFIG_NAME, InvalidTransition, Job, JobStore, job_folder
+from trainer.jobs.store import ADAPTER_DIR, CONFIG_NAME, InvalidTransition, Job, JobStore, job_folder
 from trainer.jobs.config import TrainConfig, load_config
 
 if TYPE_CHECKING:
@@ -41,7 +44,7 @@ EVENT_MESSAGES_KEPT = 20
 # How often a long wait between polls looks at the cancel flag.
 CANCEL_CHECK_S = 1.0
 # Our own errors whose message already says what happened and what to do.
-SELF_EXPLAINED = {"OpenAIAPIError", "ModelNotAvailable", "DatasetError", "JobSetupError"}
+SELF_EXPLAINED = {"OpenAIAPIError", "HubAPIError", "ModelNotAvailable", "DatasetError", "JobSetupError"}
 
 
 class JobCancelled(Exception):
@@ -73,18 +76,24 @@ def run_job(settings: Settings, job_id: str, *, inline: bool = False) -> int:
     if not inline:
         signal.signal(signal.SIGTERM, _raise_cancelled)
     me = psutil.Process()
+    on_hub = store.get(job_id).runner == "hf-jobs"  # trained on Hugging Face Jobs: no slot here
     try:
-        if config.backend == "local":
+        if config.backend == "local" and not on_hub:
             # A local job trains once it holds one of the machine's slots (`trainer.jobs.job_queue`);
             # processes under `accelerate launch` (LOCAL_RANK set) run a job their launcher already started.
             if "LOCAL_RANK" not in os.environ:
                 job = store.get(job_id)
-                claimed = inline and job.status == "running"  # the inline runner waited for the slot
+                if job.runner == "ray":  # the cluster scheduled it: no slot of the app's machine to wait for
+                    if not _start_on_cluster(store, job_id):
+                        return 0
+                    _relaunch_distributed_if_needed(job_id)
+                    job = store.get(job_id)
+                claimed = (inline or job.runner == "ray") and job.status == "running"  # its runner got it going
                 if not claimed and not _take_slot(settings, store, job_id, me):
                     return 0
                 if inline:
                     store.update(job_id, pid=me.pid, pid_started_at=me.create_time())  # on ZeroGPU: the GPU worker
-                else:
+                elif job.runner != "ray":
                     _place_on_gpus(settings, store.get(job_id))
                     _relaunch_distributed_if_needed(job_id)  # exec would replace the app
         elif main_process:
@@ -97,7 +106,9 @@ def run_job(settings: Settings, job_id: str, *, inline: bool = False) -> int:
             raise JobCancelled()
         job = store.get(job_id)
         print(f"job {job_id}: {config.backend} fine-tune of {config.base_model}", flush=True)
-        if config.backend == "local":
+        if on_hub:
+            _run_hf_job(settings, store, job, config, folder)
+        elif config.backend == "local":
             _run_local(settings, store, job, config, folder, main_process)
         else:  # openai or azure: the same API through the provider's client
             _run_openai(settings, store, job, config)
@@ -130,6 +141,18 @@ def _take_slot(settings: Settings, store: JobStore, job_id: str, me: psutil.Proc
         print(f"job {job_id}: no longer queued ({store.get(job_id).status}); nothing to run", flush=True)
         return False
     print(f"job {job_id}: training in slot {store.get(job_id).slot}", flush=True)
+    return True
+
+
+def _start_on_cluster(store: JobStore, job_id: str) -> bool:
+    """Mark a Ray job running (its pid stays the app's follower); False when it ended or was cancelled first."""
+    try:
+        store.transition(job_id, "running")
+    except InvalidTransition:  # already running: the follower saw Ray start it after an app restart
+        if store.get(job_id).status != "running":
+            print(f"job {job_id}: no longer queued ({store.get(job_id).status}); nothing to run", flush=True)
+            return False
+    print(f"job {job_id}: training on the Ray cluster", flush=True)
     return True
 
 
@@ -185,8 +208,8 @@ def _run_local(settings: Settings, store: JobStore, job: Job, config: TrainConfi
     resume_from = Path(job.checkpoint) if job.checkpoint else None
     if resume_from:
         print(f"resuming from {resume_from}", flush=True)
-    running = [other for other in store.active() if other.backend == "local" and other.status == "running"]
-    threads = pick_cpu_threads(len(running))
+    # The cores are shared by the jobs training on this machine; a Ray job has its cluster node to itself.
+    threads = pick_cpu_threads(1 if job.runner == "ray" else len(store.training()))
     result = train_lora(
         config, folder, settings.models_dir, callbacks=callbacks, resume_from=resume_from, cpu_threads=threads
     )
@@ -323,6 +346,96 @@ def _cancel_remote(store: JobStore, job_id: str, client: Any, remote_id: str, su
         print(f"the remote cancel failed: {exc}", flush=True)
         summary["cancel_error"] = str(exc)
         store.update(job_id, summary=summary)
+
+
+def _run_hf_job(settings: Settings, store: JobStore, job: Job, config: TrainConfig, folder: Path) -> None:
+    """Train on Hugging Face Jobs: submit once (a resumed or re-attached job follows the job it created), follow
+    its log into metric rows, and end as the Hub says; a completed job's adapter is downloaded into `folder`."""
+    from trainer.jobs import hf_jobs_runner as hub
+
+    api = hub.hub_api(settings)
+    summary: dict[str, Any] = dict(job.summary or {})
+    remote_id = job.remote_id
+    if remote_id:
+        print(f"following Hugging Face job {remote_id} again", flush=True)
+    else:
+        submitted = hub.submit(settings, api, job.id, config)
+        remote_id, hardware, url = submitted.pop("remote_id"), submitted.pop("hardware"), submitted.pop("url")
+        summary.update(submitted)  # the adapter's repo and the job's namespace
+        store.update(job.id, remote_id=remote_id, hardware=hardware, remote_url=url, summary=summary)
+        print(f"submitted Hugging Face job {remote_id} on {hardware}: {url}", flush=True)
+    try:
+        state, tail = _follow_hub(settings, store, job.id, config, api, summary["namespace"], remote_id, summary)
+    except BaseException as exc:
+        # SIGTERM may land inside an HTTP call, where the client wraps our JobCancelled in its own error.
+        if not isinstance(exc, JobCancelled) and not store.is_cancel_requested(job.id):
+            raise
+        _ignore_sigterm()  # the remote cancel must go through
+        try:
+            hub.cancel(settings, api, summary["namespace"], remote_id)
+        except hub.HubAPIError as failure:
+            print(f"the remote cancel failed: {failure}", flush=True)
+            summary["cancel_error"] = str(failure)
+            store.update(job.id, summary=summary)
+        raise JobCancelled() from None
+    summary["remote_status"] = state.stage
+    if state.stage == "COMPLETED":
+        adapter, best = hub.fetch_adapter(settings, api, summary["hub_repo"], folder, ADAPTER_DIR)
+        summary.update(state.result or {})
+        store.finish(job.id, "succeeded", adapter_path=str(adapter), summary=summary)
+        print(f"job {job.id}: adapter from {summary['hub_repo']} in {adapter}" + (f" (best: {best})" if best else ""), flush=True)
+    elif state.stage == "CANCELED":
+        store.finish(job.id, "cancelled", error="The job was cancelled on the Hugging Face side.", summary=summary)
+    else:
+        store.finish(job.id, "failed", error=hub.failure_reason(settings, remote_id, state.message, tail), summary=summary)
+
+
+def _follow_hub(settings: Settings, store: JobStore, job_id: str, config: TrainConfig, api: Any, namespace: str,
+                remote_id: str, summary: dict[str, Any]) -> tuple[Any, list[str]]:
+    """Poll the Hugging Face job until it ends: its final state and the log's last lines.
+
+    Transient failures (no answer, 408/409/429, 5xx) are retried with `config`'s backoff, noted in
+    `summary["last_error"]` while the job stays running, as for OpenAI jobs; any other failure ends the job.
+    """
+    from core.openai_api import redact
+    from trainer.jobs import hf_jobs_runner as hub
+    from trainer.jobs.hiccups import RetryPolicy, recovered_note, retry_note
+
+    policy = RetryPolicy(config.poll_retry_first, config.poll_retry_max)
+    secrets = [settings.hf_token.get_secret_value()] if settings.hf_token else []
+    seen, failures, tail = 0, 0, []
+    result: dict[str, Any] | None = None  # the entry point's last line, which may come a poll before the job ends
+    while True:
+        try:
+            state, seen = hub.poll(settings, api, namespace, remote_id, seen)
+        except hub.HubAPIError as exc:
+            if not exc.transient:
+                raise hub.HubAPIError(f"{exc}\nThe Hugging Face job {remote_id} may still be running there: fix this, then "
+                                      f"resume the job (python -m trainer resume {job_id}) to follow it again.") from None
+            failures += 1
+            wait = policy.delay(failures, exc.retry_after)
+            summary["last_error"] = retry_note(exc, failures, wait, secrets)
+            store.update(job_id, summary=summary)
+            print(f"poll {failures} in a row failed, retrying in {wait:.1f} s: {summary['last_error']['message']}", flush=True)
+            _wait_unless_cancelled(store, job_id, wait)
+            continue
+        if failures:
+            summary["last_error"] = recovered_note(summary["last_error"])
+            failures = 0
+        for point in state.metrics:
+            store.add_metrics(job_id, **point)
+        for line in state.lines:
+            print(f"[hf] {redact(line, secrets)}", flush=True)
+        tail = (tail + state.lines)[-50:]
+        result = state.result = state.result or result
+        if summary.get("remote_status") != state.stage and not state.finished:
+            summary["remote_status"] = state.stage
+            store.update(job_id, summary=summary)
+        if state.finished:
+            return state, tail
+        if store.is_cancel_requested(job_id):
+            raise JobCancelled()
+        _wait_unless_cancelled(store, job_id, config.poll_interval)
 
 
 def _relaunch_distributed_if_needed(job_id: str) -> None:
