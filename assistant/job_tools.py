@@ -169,7 +169,7 @@ def start_finetune(
         Field(description="local = LoRA on this machine; openai = OpenAI fine-tuning (closing: no new jobs after 2027-01-06); azure = Azure OpenAI fine-tuning."),
     ] = "local",
     epochs: Annotated[int | None, Field(ge=1, le=25, description="Passes over the data; default from the preset.")] = None,
-    model: Annotated[str | None, Field(description="Base model; default the local model or gpt-4o-mini.")] = None,
+    model: Annotated[str | None, Field(description="Base model; default the local model, or the hosted provider's default from the dated model table.")] = None,
     runner: Annotated[
         Literal["ray", "hf-jobs"] | None,
         Field(description="Where a local job trains: ray = on the Ray cluster (when the learner asks for the cluster); "

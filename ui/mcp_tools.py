@@ -154,8 +154,8 @@ def register(settings: Settings, identity: Identity) -> list[str]:
     def start_finetune(learner: str, dataset: str | None = None,
                        preset: Literal["quick", "balanced", "thorough"] = "quick",
                        backend: Literal["local", "openai", "azure"] = "local", epochs: int | None = None,
-                       model: str | None = None, request: gr.Request = None,
-                       profile: gr.OAuthProfile | None = None) -> str:
+                       model: str | None = None, runner: Literal["ray", "hf-jobs"] | None = None,
+                       request: gr.Request = None, profile: gr.OAuthProfile | None = None) -> str:
         """Start a fine-tune job on one of the learner's datasets; it runs in the background (follow it with job_status).
 
         Args:
@@ -164,12 +164,13 @@ def register(settings: Settings, identity: Identity) -> list[str]:
             preset: Hyperparameter preset (quick trains a small dataset in minutes on a CPU).
             backend: local = LoRA on this server; openai = OpenAI fine-tuning (no new jobs after 2027-01-06); azure = Azure OpenAI fine-tuning.
             epochs: Passes over the data (1-25); default from the preset.
-            model: Base model; default the server's local model, or gpt-4o-mini on a hosted backend.
+            model: Base model; default the server's local model, or the hosted provider's default from the dated model table.
+            runner: Where a local job trains: ray = the Ray cluster, hf-jobs = a GPU at Hugging Face Jobs; default as the server is configured.
         Returns:
             JSON: job (the job_status object of the new job) and notices (a hosted provider's closure dates or billing).
         """
         who = tools.learner(learner, request, profile)
-        arguments = {"dataset": dataset, "preset": preset, "backend": backend, "epochs": epochs, "model": model}
+        arguments = {"dataset": dataset, "preset": preset, "backend": backend, "epochs": epochs, "model": model, "runner": runner}
         return as_json(tools.run_tool(job_tools.start_finetune, who, arguments))
 
     def job_status(learner: str, job_id: str | None = None, request: gr.Request = None,
