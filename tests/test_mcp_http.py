@@ -10,6 +10,7 @@ none of the first one's datasets or jobs.
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 import json
 import shutil
 from pathlib import Path
@@ -45,11 +46,17 @@ class MCP:
                     await session.initialize()
                     return await work(session)
 
+    def _run(self, work: Any) -> Any:
+        # In a thread of its own: in the full suite Playwright's sync API keeps an event loop running in
+        # this one, where asyncio.run refuses to start another.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            return pool.submit(asyncio.run, self._session(work)).result()
+
     def tools(self) -> list[types.Tool]:
-        return asyncio.run(self._session(lambda s: s.list_tools())).tools
+        return self._run(lambda s: s.list_tools()).tools
 
     def call(self, name: str, **arguments: Any) -> types.CallToolResult:
-        return asyncio.run(self._session(lambda s: s.call_tool(name, arguments)))
+        return self._run(lambda s: s.call_tool(name, arguments))
 
     def json(self, name: str, **arguments: Any) -> Any:
         """The tool's JSON result; a tool error fails the test with its message."""

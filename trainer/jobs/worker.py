@@ -283,7 +283,7 @@ def _follow(settings: Settings, store: JobStore, job_id: str, config: TrainConfi
     """
     from core.openai_api import OpenAIAPIError, configured_secrets
     from trainer.jobs import openai_backend
-    from trainer.jobs.hiccups import RetryPolicy, recovered_note, retry_note
+    from trainer.jobs.hiccups import RetryPolicy, recovered_note
 
     poll_client = openai_backend.client_for(settings, config.backend, timeout=config.poll_timeout, max_retries=0)
     policy = RetryPolicy(config.poll_retry_first, config.poll_retry_max)
@@ -298,11 +298,7 @@ def _follow(settings: Settings, store: JobStore, job_id: str, config: TrainConfi
                 raise OpenAIAPIError(f"{exc}\nThe {provider} job {remote_id} may still be running there: fix this, then resume "
                                      f"the job (python -m trainer resume {job_id}) to follow it again.") from None
             failures += 1
-            wait = policy.delay(failures, exc.retry_after)
-            summary["last_error"] = retry_note(exc, failures, wait, secrets)
-            store.update(job_id, summary=summary)
-            print(f"poll {failures} in a row failed, retrying in {wait:.1f} s: {summary['last_error']['message']}", flush=True)
-            _wait_unless_cancelled(store, job_id, wait)
+            _back_off(store, job_id, summary, exc, failures, policy.delay(failures, exc.retry_after), secrets)
             continue
         after_event = state.last_event_id or after_event
         for point in state.metrics:
@@ -324,6 +320,17 @@ def _follow(settings: Settings, store: JobStore, job_id: str, config: TrainConfi
         if store.is_cancel_requested(job_id):
             raise JobCancelled()
         _wait_unless_cancelled(store, job_id, config.poll_interval)
+
+
+def _back_off(store: JobStore, job_id: str, summary: dict[str, Any], exc: Exception, failures: int, wait: float,
+              secrets: list[str]) -> None:
+    """A transient poll failure: note it on the job (which stays running), then wait before the next poll."""
+    from trainer.jobs.hiccups import retry_note
+
+    summary["last_error"] = retry_note(exc, failures, wait, secrets)
+    store.update(job_id, summary=summary)
+    print(f"poll {failures} in a row failed, retrying in {wait:.1f} s: {summary['last_error']['message']}", flush=True)
+    _wait_unless_cancelled(store, job_id, wait)
 
 
 def _wait_unless_cancelled(store: JobStore, job_id: str, seconds: float) -> None:
@@ -399,7 +406,7 @@ def _follow_hub(settings: Settings, store: JobStore, job_id: str, config: TrainC
     """
     from core.openai_api import redact
     from trainer.jobs import hf_jobs_runner as hub
-    from trainer.jobs.hiccups import RetryPolicy, recovered_note, retry_note
+    from trainer.jobs.hiccups import RetryPolicy, recovered_note
 
     policy = RetryPolicy(config.poll_retry_first, config.poll_retry_max)
     secrets = [settings.hf_token.get_secret_value()] if settings.hf_token else []
@@ -413,11 +420,7 @@ def _follow_hub(settings: Settings, store: JobStore, job_id: str, config: TrainC
                 raise hub.HubAPIError(f"{exc}\nThe Hugging Face job {remote_id} may still be running there: fix this, then "
                                       f"resume the job (python -m trainer resume {job_id}) to follow it again.") from None
             failures += 1
-            wait = policy.delay(failures, exc.retry_after)
-            summary["last_error"] = retry_note(exc, failures, wait, secrets)
-            store.update(job_id, summary=summary)
-            print(f"poll {failures} in a row failed, retrying in {wait:.1f} s: {summary['last_error']['message']}", flush=True)
-            _wait_unless_cancelled(store, job_id, wait)
+            _back_off(store, job_id, summary, exc, failures, policy.delay(failures, exc.retry_after), secrets)
             continue
         if failures:
             summary["last_error"] = recovered_note(summary["last_error"])
