@@ -149,8 +149,8 @@ class ProgressCallback(TrainerCallback):
 class CompletionHeadSFTTrainer(SFTTrainer):
     """SFTTrainer whose loss applies the LM head only where a label counts.
 
-    SmolLM2's head (49k x 576) is about a fifth of a step's FLOPs, and prompt tokens (most of a chat
-    row) need no logits: the model gets a boolean `logits_to_keep` mask of the positions whose next
+    SmolLM2's head (49k x 576) is about a fifth of a step's FLOPs, and prompt tokens (about half of the
+    course's rows) need no logits: the model gets a boolean `logits_to_keep` mask of the positions whose next
     token is a completion token, and the cross-entropy runs over those rows only. Same loss as the
     model's own: the sum over completion tokens divided by `num_items_in_batch` (the tokens of the
     whole accumulated step) or, without it, their mean. It also skips TRL's fused LM head, which
