@@ -57,9 +57,12 @@ def _head_processes(session: int) -> set[psutil.Process]:
     return found
 
 
-@pytest.fixture(scope="module")
-def ray_head() -> Iterator[str]:
-    """A real Ray head on loopback; yields its job submission address (http://127.0.0.1:PORT)."""
+HEAD_ATTEMPTS = 3  # `ray start` gives its raylet a fixed 30 s to register, which a busy 2-core machine can miss
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+def _start_head() -> tuple[subprocess.Popen, str, int, str]:
+    """One `ray start --head`: (the starter process, its temp folder, the dashboard port, what it printed)."""
     temp = tempfile.mkdtemp(prefix="ray", dir="/tmp")  # short: Ray's unix sockets live under it (108-byte limit)
     dashboard = free_port()
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", "RAY_USAGE_STATS_ENABLED": "0"}
@@ -72,23 +75,49 @@ def ray_head() -> Iterator[str]:
     starter = subprocess.Popen(command, env=env, cwd=temp, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                start_new_session=True)
     output, _ = starter.communicate(timeout=240)
+    return starter, temp, dashboard, output
+
+
+def _stop_head(starter: subprocess.Popen, temp: str, keep_logs: str | None = None) -> None:
+    """End exactly the processes of this head's session; with `keep_logs`, keep Ray's logs in test-artifacts/."""
+    processes = _head_processes(starter.pid)
+    for process in processes:
+        try:
+            process.terminate()
+        except psutil.Error:
+            pass
+    _, alive = psutil.wait_procs(list(processes), timeout=15)
+    for process in alive:
+        try:
+            process.kill()
+        except psutil.Error:
+            pass
+    logs = Path(temp) / "session_latest" / "logs"
+    if keep_logs and logs.is_dir():
+        subprocess.run(["cp", "-rL", str(logs), str(ARTIFACTS / keep_logs)], check=False)
+    subprocess.run(["rm", "-rf", temp], check=False)
+
+
+@pytest.fixture(scope="module")
+def ray_head() -> Iterator[str]:
+    """A real Ray head on loopback; yields its job submission address (http://127.0.0.1:PORT).
+
+    A start whose raylet misses Ray's fixed registration window is stopped, its logs kept, and tried
+    again with fresh ports and folder; the fixture fails, with every attempt's output, after HEAD_ATTEMPTS."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    outputs = []
+    for attempt in range(1, HEAD_ATTEMPTS + 1):
+        starter, temp, dashboard, output = _start_head()
+        if starter.returncode == 0:
+            break
+        outputs.append(f"attempt {attempt}:\n{output[-2000:]}")
+        _stop_head(starter, temp, keep_logs=f"ray-head-attempt-{attempt}")
+    else:
+        pytest.fail("the Ray head did not start (logs in test-artifacts/ray-head-attempt-*):\n" + "\n".join(outputs))
     try:
-        assert starter.returncode == 0, output[-3000:]
         yield f"http://127.0.0.1:{dashboard}"
     finally:
-        processes = _head_processes(starter.pid)
-        for process in processes:
-            try:
-                process.terminate()
-            except psutil.Error:
-                pass
-        _, alive = psutil.wait_procs(list(processes), timeout=15)
-        for process in alive:
-            try:
-                process.kill()
-            except psutil.Error:
-                pass
-        subprocess.run(["rm", "-rf", temp], check=False)
+        _stop_head(starter, temp)
 
 
 @pytest.fixture(scope="module")
