@@ -53,7 +53,7 @@ def main() -> int:
 
     from core.model_loading import load_causal_lm
     from trainer.evaluation.heldout import load_eval_examples
-    from trainer.jobs.lora import pick_cpu_threads
+    from core.device import pick_cpu_threads
 
     threads = args.threads or pick_cpu_threads()
     torch.set_num_threads(threads)

@@ -75,7 +75,7 @@ def main() -> int:
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.threads is None:
-        from trainer.jobs.lora import pick_cpu_threads
+        from core.device import pick_cpu_threads
 
         args.threads = pick_cpu_threads(1)
     if args.side:

@@ -1,4 +1,5 @@
-"""ZeroGPU support: whether the app runs on ZeroGPU, and `gpu_task`, which lends a GPU to one call there.
+"""The machine's compute: ZeroGPU support (whether the app runs on ZeroGPU, and `gpu_task`, which lends a GPU to
+one call there), the CUDA devices a process may use, and how many CPU threads a training job gets.
 
 On ZeroGPU (Hugging Face's shared GPU pool) a process gets a GPU only inside a function decorated
 with `spaces.GPU`, for one call, in a worker the `spaces` package forks from the app. Everywhere
@@ -23,6 +24,16 @@ def zero_gpu_active() -> bool:
     """True on ZeroGPU hardware with the `spaces` package installed (found, not imported)."""
     flag = os.environ.get(ZERO_GPU_ENV, "").strip().lower()
     return flag in ("1", "t", "true") and importlib.util.find_spec("spaces") is not None
+
+
+def pick_cpu_threads(concurrent_jobs: int = 1) -> int:
+    """Torch threads for CPU training: one core left for the app, the rest shared among running jobs.
+
+    Oversubscribed cores are far worse than idle ones here: spinning OpenMP threads of two processes
+    on two cores made a step 10-20x slower than one thread each (measured on the 2-core CI box).
+    """
+    available = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, (available - 1) // max(1, concurrent_jobs))
 
 
 def gpu_devices() -> list[str]:

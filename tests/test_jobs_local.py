@@ -44,7 +44,7 @@ def _threads_like_the_worker() -> Any:
     """In-process inference uses the worker's thread policy (oversubscribed cores are many times slower)."""
     import torch
 
-    from trainer.jobs.lora import pick_cpu_threads
+    from core.device import pick_cpu_threads
 
     before = torch.get_num_threads()
     torch.set_num_threads(pick_cpu_threads())

@@ -35,7 +35,8 @@ def train_and_push(repo_id: str, work: Path) -> int:
 
     from trainer.jobs.best_adapter import BestAdapterCallback
     from trainer.jobs.config import load_config
-    from trainer.jobs.lora import ProgressCallback, pick_cpu_threads, train_lora
+    from core.device import pick_cpu_threads
+    from trainer.jobs.lora import ProgressCallback, train_lora
 
     api = HfApi(library_name="finetune-tutor")
     inputs = Path(api.snapshot_download(repo_id=repo_id, allow_patterns=[f"{TRAINING_DIR}/*"], local_dir=str(work / "repo")))

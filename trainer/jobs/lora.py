@@ -60,16 +60,6 @@ def _plain_message(message: dict[str, Any]) -> dict[str, str]:
     return {"role": str(message.get("role", "user")), "content": str(content)}
 
 
-def pick_cpu_threads(concurrent_jobs: int = 1) -> int:
-    """Torch threads for CPU training: one core left for the app, the rest shared among running jobs.
-
-    Oversubscribed cores are far worse than idle ones here: spinning OpenMP threads of two processes
-    on two cores made a step 10-20x slower than one thread each (measured on the 2-core CI box).
-    """
-    available = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, (available - 1) // max(1, concurrent_jobs))
-
-
 def pick_precision(device: str, requested: str = "auto") -> dict[str, Any]:
     """Mixed precision for the device and the config's `precision` ("auto", "bf16" or "fp32").
 

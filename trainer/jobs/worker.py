@@ -195,7 +195,8 @@ def describe_error(exc: BaseException, settings: Settings) -> str:
 
 
 def _run_local(settings: Settings, store: JobStore, job: Job, config: TrainConfig, folder: Path, main_process: bool) -> None:
-    from trainer.jobs.lora import ProgressCallback, pick_cpu_threads, train_lora
+    from core.device import pick_cpu_threads
+    from trainer.jobs.lora import ProgressCallback, train_lora
 
     def record(step: int, **values: Any) -> None:
         store.add_metrics(job.id, step, **values)
