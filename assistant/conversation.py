@@ -8,7 +8,7 @@ way each tool call appears as its own message (pending, then done) before the an
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 from assistant import guide
@@ -33,6 +33,8 @@ class AgentMessage:
     tool: ToolCallRecord | None = None
     # A tool step's title in the learner's language ("Used tool …"); None for answer text.
     title: str | None = None
+    # Follow-ups the learner can send as they are (e.g. the close lesson sections of a near tie).
+    options: list[str] = field(default_factory=list)
 
     @property
     def pending(self) -> bool:
@@ -81,14 +83,16 @@ class Agent:
             return
         done: list[AgentMessage] = []
         record = yield from self._run_tool(chosen.tool, chosen.arguments, context, done)
+        options: list[str] = []
         if record.error:
             reply = text(context.lang, "chat.tool_failed", error=record.error)
         else:
             assert record.output is not None
             reply = record.output.reply or record.output.display
+            options = list(record.output.options)
             if context.state.guide_active and chosen.tool != guide.guide.name:
                 reply += "\n\n" + guide.proposal(context)
-        yield done + [AgentMessage(reply)]
+        yield done + [AgentMessage(reply, options=options)]
 
     # -- native tool calls ------------------------------------------------------------------
     def _respond_with_tools(self, message: str, history: list[dict[str, Any]], context: ToolContext) -> Iterator[list[AgentMessage]]:
@@ -96,6 +100,7 @@ class Agent:
         messages += _text_history(history)
         messages.append({"role": "user", "content": message})
         done: list[AgentMessage] = []
+        options: list[str] = []  # the last tool result's follow-ups, offered under the final answer
         for _ in range(MAX_TOOL_ROUNDS):
             streamed = ""
             completion: Completion | None = None
@@ -110,7 +115,7 @@ class Agent:
                 yield done + [AgentMessage(text(context.lang, "chat.backend_failed", error=context.redact(str(exc))))]
                 return
             if completion is None or not completion.tool_calls:
-                yield done + [AgentMessage(streamed or (completion.text if completion else ""))]
+                yield done + [AgentMessage(streamed or (completion.text if completion else ""), options=options)]
                 return
             messages.append({
                 "role": "assistant", "content": completion.text or None,
@@ -119,6 +124,8 @@ class Agent:
             })
             for call in completion.tool_calls:
                 record = yield from self._run_tool(call.name, call.arguments, context, done)
+                if record.output is not None:
+                    options = list(record.output.options)
                 result = {"error": record.error} if record.error else record.output.data  # type: ignore[union-attr]
                 messages.append({"role": "tool", "tool_call_id": call.id, "content": json.dumps(result, ensure_ascii=False, default=str)})
         yield done + [AgentMessage(text(context.lang, "chat.too_many_steps"))]

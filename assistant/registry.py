@@ -28,12 +28,14 @@ class ToolOutput:
     """What a tool gives back.
 
     `data` goes to the model as the tool result; `display` is markdown for the collapsible tool
-    message in the chat; `reply` is a complete answer for the learner, used when no model writes one.
+    message in the chat; `reply` is a complete answer for the learner, used when no model writes one;
+    `options` are follow-ups the learner can send as they are (the chat shows them under the answer).
     """
 
     data: dict[str, Any]
     display: str = ""
     reply: str | None = None
+    options: list[str] = field(default_factory=list)
 
 
 @dataclass

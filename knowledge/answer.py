@@ -41,6 +41,10 @@ class Answer:
     citations: list[Hit] = field(default_factory=list)
     mode: str = "extractive"  # "extractive", "model", "out_of_scope" or "help"
     question: str = ""
+    # Covered with a near tie (SearchResult.near_ties): the close sections other than the one cited
+    # first, and for each what the learner can send to have it answered first (Retriever.follow_up).
+    alternatives: list[Hit] = field(default_factory=list)
+    follow_ups: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -50,6 +54,7 @@ class Answer:
             "answer": self.text,
             "mode": self.mode,
             "citations": [{**hit.to_json(), "anchor": hit.anchor} for hit in self.citations],
+            "follow_ups": self.follow_ups,
         }
 
 
@@ -70,17 +75,27 @@ def _answer(question: str, lang: str | None, writer: Writer | None, index: Index
         listing = "\n".join(f"- {title}" for title in titles) or "-"
         return Answer(text=text(lang, "answer.out_of_scope", topics=listing), lang=lang, covered=False, mode="out_of_scope")
     hits = [hit for hit in result.hits if hit.lang == lang] or result.hits
+    retriever = get_retriever(index)
     if writer is not None:
         try:
-            return _written_answer(question, lang, hits, writer)
+            written = _written_answer(question, lang, hits, writer)
+            written.alternatives, written.follow_ups = alternatives(result.near_ties, written.citations[0], retriever)
+            return written
         except Exception as error:  # a model outage must not cost the learner the answer
             log.warning("answer writer failed (%s); falling back to the extractive answer", type(error).__name__)
     # Quotes stay in the docs' language; say so when that is not the learner's.
     note = "" if hits[0].lang == lang else text(lang, "answer.other_language", language=language_name(hits[0].lang, lang)) + "\n\n"
-    return _extractive_answer(question, lang, hits, note, get_retriever(index))
+    return _extractive_answer(question, lang, hits, note, retriever, result.near_ties)
 
 
-def _extractive_answer(question: str, lang: str, hits: list[Hit], note: str, retriever: Retriever) -> Answer:
+def alternatives(near_ties: list[Hit], first: Hit, retriever: Retriever) -> tuple[list[Hit], list[str]]:
+    """The near-tie sections other than `first` (the one the answer cites first), and a follow-up for each."""
+    others = [hit for hit in near_ties if hit.link != first.link]
+    return others, [retriever.follow_up(hit) for hit in others]
+
+
+def _extractive_answer(question: str, lang: str, hits: list[Hit], note: str, retriever: Retriever,
+                       near_ties: list[Hit]) -> Answer:
     used = hits[:_EXTRACT_SECTIONS]
     units: list[tuple[int, Unit]] = []
     stored: list[np.ndarray | None] = []
@@ -114,8 +129,13 @@ def _extractive_answer(question: str, lang: str, hits: list[Hit], note: str, ret
         picked = [units[p][1] for p in sorted(chosen) if units[p][0] == number]
         parts.append(f"{render_units(picked)} [{label}]")
     citations = [used[number] for number in cited]
+    others, follow_ups = alternatives(near_ties, citations[0], retriever)
+    if follow_ups:
+        # Honest about a close call, in words a plain-text client can type back.
+        parts.append(text(lang, "answer.near_tie", options=", ".join(f"*{phrase}*" for phrase in follow_ups)))
     body = note + "\n\n".join(parts)
-    return Answer(text=body + "\n\n" + sources_block(citations, lang), lang=lang, covered=True, citations=citations)
+    return Answer(text=body + "\n\n" + sources_block(citations, lang), lang=lang, covered=True, citations=citations,
+                  alternatives=others, follow_ups=follow_ups)
 
 
 def _written_answer(question: str, lang: str, hits: list[Hit], writer: Writer) -> Answer:

@@ -62,12 +62,18 @@ class Tuning:
         default_factory=lambda: {"en": {"e5": 0.3, "e5_questions": 0.5, "coverage": 0.2}, "fi": {"e5": 0.6, "e5_questions": 0.4}}
     )
     threshold: dict[str, float] = field(default_factory=lambda: {"en": 0.7665, "fi": 0.8622})
+    # A section whose fused score is within this share of the top one's is a near tie
+    # (SearchResult.near_ties). On the bench's tune split the top section was the expected one for
+    # 5 of 13 questions whose runner-up came this close, and for 18 of 20 whose runner-up came within
+    # 0.08-0.15 (e.g. "What is a LoRA adapter?", runner-up at 0.85): closer than this, rank 1 is a coin toss.
+    near_tie: float = 0.08
 
     def get(self, table: dict, lang: str):
         return table.get(lang, table["en"])
 
 
 DEFAULT_TUNING = Tuning()
+MAX_NEAR_TIES = 3  # the top section and two more: enough to choose from, few enough to read
 
 
 @dataclass
@@ -90,6 +96,11 @@ class Hit:
         """`source#anchor`, what a learner opens."""
         return f"{self.source}#{self.anchor}" if self.anchor else self.source
 
+    @property
+    def own_heading(self) -> str:
+        """The section's own heading, without the headings above it."""
+        return self.heading.rsplit(HEADING_SEPARATOR, 1)[-1].strip()
+
 
 @dataclass
 class SearchResult:
@@ -98,6 +109,9 @@ class SearchResult:
     covered: bool
     hits: list[Hit]
     signals: dict[str, float] = field(default_factory=dict)  # what `covered` was decided from
+    # When the top sections in the learner's language score within `Tuning.near_tie` of each other:
+    # the top hit and the close ones (at most MAX_NEAR_TIES), best first. Empty when the top one stands clear.
+    near_ties: list[Hit] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {"question": self.question, "lang": self.lang, "covered": self.covered, "hits": [hit.to_json() for hit in self.hits]}
@@ -164,16 +178,21 @@ class Retriever:
         self.unit_rows = {position: [row for _, row in sorted(rows)] for position, rows in numbered.items()}
         # BM25 over the listed questions, per language.
         listed = store.collection.get(where={"kind": "question"}, include=["documents"])
-        questions_of: dict[int, list[str]] = {}
+        numbered_questions: dict[int, list[tuple[int, str]]] = {}
         for question_id, text in zip(listed["ids"], listed["documents"] or []):
-            position = self.position_of.get(question_id.rsplit(QUESTION_MARK, 1)[0])
+            section_id, number = question_id.rsplit(QUESTION_MARK, 1)
+            position = self.position_of.get(section_id)
             if position is not None:
-                questions_of.setdefault(position, []).append(text)
+                numbered_questions.setdefault(position, []).append((int(number), text))
+        # Each section's listed questions in the order the doc lists them.
+        questions_of = {position: [text for _, text in sorted(pairs)] for position, pairs in numbered_questions.items()}
         self.question_lexical: dict[str, LexicalIndex] = {}
         for lang, lexical in self.lexical.items():
             texts = ["\n".join(questions_of.get(int(i), [])) for i in lexical.positions]
             self.question_lexical[lang] = LexicalIndex.build(texts, list(lexical.positions), lang)
+        self.questions_of = questions_of
         self.position_of_link = {(section.source, section.anchor): n for n, section in enumerate(self.sections)}
+        self._follow_ups: dict[int, str] = {}  # filled by follow_up
         self.writes = store.writes
         self.checked_at = time.monotonic()
 
@@ -186,6 +205,29 @@ class Retriever:
         count = len(self.sections)
         if not count:
             return SearchResult(question, lang, False, [])
+        fused, coverage, channels, best_possible = self._fuse(question, lang, tuning, dense_only)
+        preferred = self.langs == lang
+        order = sorted(range(count), key=lambda i: (not preferred[i], -fused[i]))
+        hits = [self._hit(i, float(fused[i] / best_possible)) for i in order[:k]]
+        # Judge coverage on the learner's language (on all sections if the docs lack it): the
+        # closest unit or listed question by meaning, and the section holding most of the
+        # question's words.
+        judged = preferred if preferred.any() else np.ones(count, dtype=bool)
+        signals = {"coverage": float(coverage[judged].max())}
+        for name in ("e5", "e5_questions", "dense"):
+            if name in channels:
+                signals[name] = float(channels[name][judged].max())
+        if signals.get("e5_questions", 0.0) < 0:
+            # Docs that list no questions (-1: no similarity at all): the closest unit stands in.
+            signals["e5_questions"] = signals["e5"]
+        signals["confidence"] = confidence(signals, tuning.get(tuning.covered_weights, lang))
+        covered = signals["confidence"] >= tuning.get(tuning.threshold, lang)
+        near_ties = [self._hit(i, float(fused[i] / best_possible)) for i in _near_ties(fused, judged, tuning.near_tie)]
+        return SearchResult(question, lang, covered, hits, signals, near_ties)
+
+    def _fuse(self, question: str, lang: str, tuning: Tuning, dense_only: bool = False) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray], float]:
+        """Each section's fused score and question-word coverage, the rankers' scores, and the best fused score possible."""
+        count = len(self.sections)
         weights = tuning.get(tuning.weights, lang)
         if dense_only:
             weights = {"dense": 1.0}
@@ -211,23 +253,33 @@ class Retriever:
                 keys = coverage_keys(question, doc_lang)
                 coverage[rows] = [lexical.coverage(keys, row) for row in range(len(rows))]
         best_possible = sum(weights.values()) / (tuning.rrf_k + 1)
-        preferred = self.langs == lang
-        order = sorted(range(count), key=lambda i: (not preferred[i], -fused[i]))
-        hits = [self._hit(i, float(fused[i] / best_possible)) for i in order[:k]]
-        # Judge coverage on the learner's language (on all sections if the docs lack it): the
-        # closest unit or listed question by meaning, and the section holding most of the
-        # question's words.
-        judged = preferred if preferred.any() else np.ones(count, dtype=bool)
-        signals = {"coverage": float(coverage[judged].max())}
-        for name in ("e5", "e5_questions", "dense"):
-            if name in channels:
-                signals[name] = float(channels[name][judged].max())
-        if signals.get("e5_questions", 0.0) < 0:
-            # Docs that list no questions (-1: no similarity at all): the closest unit stands in.
-            signals["e5_questions"] = signals["e5"]
-        signals["confidence"] = confidence(signals, tuning.get(tuning.covered_weights, lang))
-        covered = signals["confidence"] >= tuning.get(tuning.threshold, lang)
-        return SearchResult(question, lang, covered, hits, signals)
+        return fused, coverage, channels, best_possible
+
+    def follow_up(self, hit: Hit) -> str:
+        """A short message that, sent as a question, ranks `hit`'s section first in its own language.
+
+        The section's own heading when it does that and reads as that language (a Finnish heading
+        such as "Hugging Face AutoTrain" would turn the reply English); else the first of the
+        questions the section lists that does, in the doc's order (its authors list the typical one
+        first); else the heading. Found once per section and kept.
+        """
+        position = self.position_of_link.get((hit.source, hit.anchor))
+        if position is None:
+            return hit.own_heading
+        known = self._follow_ups.get(position)
+        if known is None:
+            candidates = [hit.own_heading, *self.questions_of.get(position, [])]
+            known = next((phrase for phrase in candidates if self._leads_to(phrase, position)), hit.own_heading)
+            self._follow_ups[position] = known
+        return known
+
+    def _leads_to(self, phrase: str, position: int) -> bool:
+        """Whether `phrase`, asked in its section's language, is covered and finds that section first."""
+        lang = self.sections[position].lang
+        if detect_language(phrase, SUPPORTED_LANGUAGES) != lang:
+            return False
+        result = self.search(phrase, lang, 1)
+        return result.covered and self.position_of_link.get((result.hits[0].source, result.hits[0].anchor)) == position
 
     def _channel_scores(self, question: str, lang: str, names: list[str]) -> dict[str, np.ndarray]:
         """Each ranker's score for every section (higher is better), for the rankers in `names`.
@@ -334,6 +386,16 @@ def search(question: str, *, lang: str | None = None, k: int = 5, index: IndexLi
     if not question:
         return SearchResult(question, lang, False, [])
     return get_retriever(index).search(question, lang, max(1, k), tuning)
+
+
+def _near_ties(fused: np.ndarray, pool: np.ndarray, margin: float) -> list[int]:
+    """Positions among `pool` (a mask) within `margin` of the best fused score, best first; [] when one stands clear."""
+    candidates = np.flatnonzero(pool)
+    ranked = candidates[np.argsort(-fused[candidates], kind="stable")][:MAX_NEAR_TIES]
+    if not len(ranked) or fused[ranked[0]] <= 0:
+        return []
+    close = [int(i) for i in ranked if fused[i] >= fused[ranked[0]] * (1 - margin)]
+    return close if len(close) > 1 else []
 
 
 def confidence(signals: dict[str, float], weights: dict[str, float]) -> float:

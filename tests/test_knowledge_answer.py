@@ -8,6 +8,7 @@ import pytest
 
 from core.llm import OpenAIBackend
 from core.settings import Settings
+from core.texts import text
 from knowledge.answer import answer, build_prompts
 from knowledge.search import get_retriever
 from core.llm import writer_for_backend, writer_from_settings
@@ -103,3 +104,22 @@ def test_the_dated_provider_facts_answer_whether_openai_still_takes_jobs(lessons
     assert result.citations[0].anchor in {"provider-status", "openai-migration", "openai"}, result.citations
     body = result.text.split(sources)[0]
     assert "2027-01-06" in body or "2027-01-14" in body, body
+
+
+@pytest.mark.parametrize(("question", "lang", "line"), [
+    ("What is fine-tuning?", "en", "Several sections come close; you could also ask about: "),
+    ("Mitä kustannuksia mallin hienosäätöön liittyy?", "fi", "Useampi osio vastaa lähes yhtä hyvin; voit kysyä myös: "),
+])
+def test_a_near_tie_names_the_close_sections_as_follow_ups(lessons: Path, question: str, lang: str, line: str) -> None:
+    result = answer(question, index=lessons)
+    assert result.covered and result.lang == lang and len(result.alternatives) == len(result.follow_ups) == 2
+    assert result.citations[0].link not in {hit.link for hit in result.alternatives}
+    body = result.text.split(f"**{text(lang, 'answer.sources')}**")[0]
+    assert line + ", ".join(f"*{phrase}*" for phrase in result.follow_ups) in body
+    assert result.to_json()["follow_ups"] == result.follow_ups
+
+
+def test_a_clear_answer_has_no_alternatives(lessons: Path) -> None:
+    result = answer("What is a LoRA adapter?", index=lessons)
+    assert result.covered and result.alternatives == [] and result.follow_ups == []
+    assert "come close" not in result.text

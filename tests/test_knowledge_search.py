@@ -118,3 +118,34 @@ def test_short_questions_from_the_help_texts_cite_their_topic(lessons: Path, que
     """Questions the app's help texts and guided path suggest: the topic's own section comes first."""
     result = search(question, index=lessons, k=3)
     assert result.covered and result.hits[0].anchor in anchors
+
+
+def test_near_ties_are_the_close_top_sections_in_the_learners_language(lessons: Path) -> None:
+    from knowledge.search import DEFAULT_TUNING, MAX_NEAR_TIES
+
+    close = search("What is fine-tuning?", index=lessons, k=5)
+    ties = close.near_ties
+    assert 2 <= len(ties) <= MAX_NEAR_TIES and all(hit.lang == "en" for hit in ties)
+    # The candidates are the top of the ranking itself, in its order, each within the margin of the first.
+    assert [hit.link for hit in ties] == [hit.link for hit in close.hits[: len(ties)]]
+    assert all(hit.score >= ties[0].score * (1 - DEFAULT_TUNING.near_tie) - 1e-4 for hit in ties)
+    assert close.hits[len(ties)].score < ties[0].score * (1 - DEFAULT_TUNING.near_tie)
+    # In Finnish the same, among the Finnish sections only.
+    finnish = search("Mitä kustannuksia mallin hienosäätöön liittyy?", index=lessons, k=5)
+    assert len(finnish.near_ties) == 3 and {hit.lang for hit in finnish.near_ties} == {"fi"}
+    # A clear winner (its runner-up at ~0.85 of its score) is not a tie.
+    assert search("What is a LoRA adapter?", index=lessons).near_ties == []
+    assert search("Kuinka monta esimerkkiä tarvitsen?", index=lessons).near_ties == []
+
+
+def test_every_sections_follow_up_asks_for_it_first_in_its_language(lessons: Path) -> None:
+    from knowledge.lang import detect_language
+
+    retriever = get_retriever(lessons)
+    every_section = search("fine-tuning", index=lessons, k=len(retriever.sections)).hits
+    assert {hit.lang for hit in every_section} == {"en", "fi"} and len(every_section) > 100
+    for hit in every_section:
+        phrase = retriever.follow_up(hit)
+        assert detect_language(phrase) == hit.lang, (hit.link, phrase)
+        result = search(phrase, lang=hit.lang, index=lessons, k=1)
+        assert result.covered and result.hits[0].link == hit.link, (hit.link, phrase)

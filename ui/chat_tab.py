@@ -1,6 +1,8 @@
 """The Chat tab: the streaming chat, the guided-path panel, and the conversion of agent messages to Gradio's.
 
-A tool step becomes a collapsible assistant message (metadata title, pending → done, duration).
+A tool step becomes a collapsible assistant message (metadata title, pending → done, duration). An answer's
+follow-ups become Gradio's message options (buttons under the last answer); a click sends one as the learner's
+next message, through the same `respond` as typing it.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ EXAMPLES = [
 def to_gradio(message: AgentMessage) -> gr.ChatMessage:
     """An agent message as a Gradio chat message; tool steps become collapsible, with status and duration."""
     if message.tool is None:
-        return gr.ChatMessage(role="assistant", content=message.content)
+        return gr.ChatMessage(role="assistant", content=message.content,
+                              options=[{"value": option, "label": option} for option in message.options])
     record = message.tool
     metadata: dict[str, Any] = {"title": message.title or record.name, "status": "pending" if message.pending else "done"}
     if not message.pending:
@@ -63,6 +66,9 @@ def build(agent: Agent, learner: gr.BrowserState, identity: Identity, wait_ready
     def show_progress(who: str) -> str:
         return guide.panel_markdown(agent.context(who, ""))
 
+    def follow_up(who: str, history: list[dict[str, Any]], option: gr.SelectData) -> Iterator[tuple[str, list]]:
+        yield from respond(who, option.value, history)
+
     def send(phrase: str):
         def say(who: str, history: list[dict[str, Any]]) -> Iterator[tuple[str, list]]:
             yield from respond(who, phrase, history)
@@ -70,6 +76,8 @@ def build(agent: Agent, learner: gr.BrowserState, identity: Identity, wait_ready
 
     progress_shown = identified(identity, show_progress, quiet=gr.skip)
     textbox.submit(identified(identity, respond), [learner, textbox, chatbot], [textbox, chatbot]).then(
+        progress_shown, [learner], [progress])
+    chatbot.option_select(identified(identity, follow_up), [learner, chatbot], [textbox, chatbot]).then(
         progress_shown, [learner], [progress])
     start.click(send("start the guided path"), [learner, chatbot], [textbox, chatbot]).then(progress_shown, [learner], [progress])
     step.click(send("next step"), [learner, chatbot], [textbox, chatbot]).then(progress_shown, [learner], [progress])

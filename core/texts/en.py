@@ -62,6 +62,7 @@ New here? Say *"start the guided path"* and I'll walk you through it step by ste
         "I can help with questions on these topics:\n\n{topics}"
     ),
     "answer.other_language": "(These sections are only available in {language}.)",
+    "answer.near_tie": "Several sections come close; you could also ask about: {options}",
     "language.en": "English",
     "language.fi": "Finnish",
     # -- the dataset workshop --------------------------------------------------------------------------

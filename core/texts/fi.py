@@ -62,6 +62,7 @@ Uusi täällä? Sano *"aloita opastus"*, niin käydään kaikki läpi vaihe vaih
         "Voin auttaa näitä aiheita koskevissa kysymyksissä:\n\n{topics}"
     ),
     "answer.other_language": "(Nämä osiot ovat saatavilla vain kielellä {language}.)",
+    "answer.near_tie": "Useampi osio vastaa lähes yhtä hyvin; voit kysyä myös: {options}",
     "language.en": "englanti",
     "language.fi": "suomi",
     # -- the dataset workshop --------------------------------------------------------------------------

@@ -141,6 +141,20 @@ class ChatPage:
         texts = [part.text for part in self.latest_reply() if part.tool is None]
         return texts[-1] if texts else ""
 
+    def follow_ups(self) -> Locator:
+        """The option buttons Gradio shows under the latest answer (its `ChatMessage.options`)."""
+        return self.page.locator("#chatbot .options button.option")
+
+    def choose_follow_up(self, label: str, timeout_s: float = 60) -> list[ReplyPart]:
+        """Click the follow-up button `label` and wait until the reply to it has finished streaming."""
+        expected = self.user_message_count() + 1
+        self.follow_ups().filter(has_text=label).click()
+        return self.wait_for_reply(expected, timeout_s)
+
+    def latest_question(self) -> str:
+        """The text of the learner's latest message, as the chat shows it."""
+        return self.page.get_by_test_id("user").last.inner_text().strip()
+
     def latest_tools(self) -> list[str]:
         return [part.tool for part in self.latest_reply() if part.tool]
 

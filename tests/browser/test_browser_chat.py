@@ -57,6 +57,29 @@ def test_finnish_question_gets_a_finnish_answer(open_chat: OpenChat):
     chat.screenshot("finnish-answer")
 
 
+def test_a_near_tie_offers_follow_up_buttons_and_a_click_asks_one(open_chat: OpenChat):
+    chat = open_chat()
+    chat.send("What is fine-tuning?")
+    answer = chat.latest_answer()
+    assert "Several sections come close; you could also ask about:" in answer, answer
+    buttons = chat.follow_ups()
+    expect(buttons).to_have_count(2)
+    labels = [label.strip() for label in buttons.all_inner_texts()]
+    assert labels == ["Fine-tuning in a nutshell", "Kinds of fine-tuning"]
+    assert all(label in answer for label in labels), "the answer names them too, for a reader without buttons"
+    chat.screenshot("near-tie-follow-ups")
+
+    chat.choose_follow_up("Kinds of fine-tuning")
+    assert chat.latest_question() == "Kinds of fine-tuning"
+    assert any("Used tool search_lesson" in title for title in chat.latest_tools())
+    answer = chat.latest_answer()
+    sources = answer.split("Sources", 1)[1]
+    assert SOURCE.search(sources).group(0) == "en/01-what-is-fine-tuning.md#fine-tuning-kinds", answer
+    # That answer has a clear winner: no buttons under it, and the earlier ones are gone with the new turn.
+    expect(buttons).to_have_count(0)
+    chat.screenshot("follow-up-answered")
+
+
 def test_finnish_browser_gets_finnish_labels(open_chat: OpenChat):
     english = open_chat()
     finnish = open_chat(locale="fi-FI")
