@@ -13,11 +13,11 @@ from core.llm import OpenAIBackend, make_backend
 from core.settings import Settings
 from core.texts import text
 
-# Broad questions whose top three sections score within the near-tie margin; the follow-ups lead to
-# the second and third, in that order.
+# Broad questions whose top sections score within the near-tie margin; the follow-ups lead to the
+# runner-ups, in that order.
 NEAR_TIES = [
-    ("What is fine-tuning?", "en",
-     ["en/01-what-is-fine-tuning.md#fine-tuning-definition", "en/01-what-is-fine-tuning.md#fine-tuning-kinds"]),
+    # The doc's overview and the definition both answer it.
+    ("What is fine-tuning?", "en", ["en/01-what-is-fine-tuning.md#fine-tuning-definition"]),
     # The best match is the limits-and-risks overview; the sections about costs come close, and say so.
     ("Mitä kustannuksia mallin hienosäätöön liittyy?", "fi",
      ["fi/06-practical-notes.md#cost-estimate", "fi/02-when-and-why.md#costs"]),
@@ -45,7 +45,7 @@ def test_a_near_tie_says_so_and_each_follow_up_finds_its_section(lesson_settings
     agent = Agent(lesson_settings, make_backend(lesson_settings), default_toolbox())
     turn = ask(agent, question, "ann")
     answer = turn[-1]
-    assert len(answer.options) == 2, answer
+    assert len(answer.options) == len(offered), answer
     assert close_line(lang, answer.options) in answer.content, answer.content
     assert text(lang, "answer.sources") in answer.content
     assert first_cited(turn) not in offered, "the section answered first is not offered again"
@@ -90,4 +90,4 @@ def test_a_capable_model_gets_the_follow_ups_and_the_answer_carries_them(lesson_
     to_model = [r for r in fake_openai.requests if r["path"].endswith("/chat/completions")][-1]["body"]["messages"][-1]
     result = json.loads(to_model["content"])
     assert result["follow_ups"] == offline and "come close" in result["note"]
-    assert [s["source"] for s in result["sections"]][1:3] == offered
+    assert [s["source"] for s in result["sections"]][1 : 1 + len(offered)] == offered

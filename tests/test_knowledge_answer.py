@@ -106,13 +106,13 @@ def test_the_dated_provider_facts_answer_whether_openai_still_takes_jobs(lessons
     assert "2027-01-06" in body or "2027-01-14" in body, body
 
 
-@pytest.mark.parametrize(("question", "lang", "line"), [
-    ("What is fine-tuning?", "en", "Several sections come close; you could also ask about: "),
-    ("Mitä kustannuksia mallin hienosäätöön liittyy?", "fi", "Useampi osio vastaa lähes yhtä hyvin; voit kysyä myös: "),
+@pytest.mark.parametrize(("question", "lang", "line", "close"), [
+    ("What is fine-tuning?", "en", "Several sections come close; you could also ask about: ", 1),
+    ("Mitä kustannuksia mallin hienosäätöön liittyy?", "fi", "Useampi osio vastaa lähes yhtä hyvin; voit kysyä myös: ", 2),
 ])
-def test_a_near_tie_names_the_close_sections_as_follow_ups(lessons: Path, question: str, lang: str, line: str) -> None:
+def test_a_near_tie_names_the_close_sections_as_follow_ups(lessons: Path, question: str, lang: str, line: str, close: int) -> None:
     result = answer(question, index=lessons)
-    assert result.covered and result.lang == lang and len(result.alternatives) == len(result.follow_ups) == 2
+    assert result.covered and result.lang == lang and len(result.alternatives) == len(result.follow_ups) == close
     assert result.citations[0].link not in {hit.link for hit in result.alternatives}
     body = result.text.split(f"**{text(lang, 'answer.sources')}**")[0]
     assert line + ", ".join(f"*{phrase}*" for phrase in result.follow_ups) in body

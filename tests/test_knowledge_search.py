@@ -149,3 +149,48 @@ def test_every_sections_follow_up_asks_for_it_first_in_its_language(lessons: Pat
         assert detect_language(phrase) == hit.lang, (hit.link, phrase)
         result = search(phrase, lang=hit.lang, index=lessons, k=1)
         assert result.covered and result.hits[0].link == hit.link, (hit.link, phrase)
+
+
+@pytest.fixture(scope="module")
+def course_lesson(course_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The course's fine-tuning lesson (English and Finnish): docs that list no questions and have no leads."""
+    index = tmp_path_factory.mktemp("course") / "index"
+    ingest(course_dir, index)
+    return index
+
+
+@pytest.mark.parametrize(
+    ("question", "lang"),
+    [
+        ("Why would someone fine-tune a language model instead of prompting it?", "en"),
+        ("Is fine-tuning expensive?", "en"),
+        ("Where can I try fine-tuning hands-on?", "en"),
+        ("Miksi kielimallia kannattaisi hienosäätää?", "fi"),
+        ("Mitä hienosäätäminen maksaa?", "fi"),
+    ],
+)
+def test_a_folder_without_listed_questions_covers_its_topics(course_lesson: Path, question: str, lang: str) -> None:
+    """`covered` rests on what every doc gives (its text), not on listed questions the course lacks."""
+    result = search(question, index=course_lesson, k=3)
+    assert result.lang == lang and result.covered, result.signals
+
+
+@pytest.mark.parametrize(
+    ("question", "lang"),
+    [("How do I bake sourdough bread?", "en"), ("Which football team won the league?", "en"), ("Miten vaihdan polkupyörän ketjun?", "fi")],
+)
+def test_a_folder_without_listed_questions_refuses_what_it_does_not_cover(course_lesson: Path, question: str, lang: str) -> None:
+    result = search(question, index=course_lesson, k=3)
+    assert result.lang == lang and not result.covered, result.signals
+
+
+def test_the_intent_cues_read_what_kind_of_answer_is_asked_for() -> None:
+    from knowledge.intent import intents, section_intents
+
+    assert intents("What do I need to fine-tune a pre-trained model?", "en") == {"need"}
+    assert intents("Mitä hienosäätö ei pysty korjaamaan?", "fi") == {"limits"}
+    assert intents("Mitä tarvitsen hienosäätöön?", "fi") == {"need"}
+    assert intents("LoRA rank", "en") == frozenset()
+    # A section's kind comes from its own heading and its lead paragraph, not from the rest of its text.
+    assert section_intents("The four ingredients", "You need four things.\n\nWhy this matters: ...", "en") == {"need"}
+    assert section_intents("Kinds of fine-tuning", "SFT, DPO and RFT.\n\nYou need data.", "en") == frozenset()
