@@ -10,6 +10,7 @@ e5 is trained with prefixes: questions are embedded as "query: ...", the doc uni
 from __future__ import annotations
 
 import threading
+from functools import lru_cache
 
 import numpy as np
 from chromadb.api.types import Documents, Embeddings
@@ -52,9 +53,16 @@ def embed_queries(texts: list[str]) -> np.ndarray:
     return _encode(texts, is_query=True)
 
 
+@lru_cache(maxsize=64)
 def embed_query(text: str) -> np.ndarray:
-    """The unit-length float32 vector of a learner's question."""
-    return embed_queries([text])[0]
+    """The unit-length float32 vector of a learner's question (read-only).
+
+    Kept for the last questions: a lesson answer embeds its question once, for the search and again for
+    choosing the sentences to quote (`knowledge.answer`).
+    """
+    vector = embed_queries([text])[0]
+    vector.flags.writeable = False  # shared by every caller of the same question
+    return vector
 
 
 def _encode(texts: list[str], *, is_query: bool) -> np.ndarray:
