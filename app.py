@@ -43,7 +43,7 @@ def _report_start_up(readiness: "Readiness") -> None:
 
 
 if __name__ == "__main__":
-    # Run as the app: the lesson side (the index, then chromadb, torch and the models a first answer loads) gets
+    # Run as the app: the lesson side (the index, then chromadb and the models a first answer loads) gets
     # ready in a background thread from here on, its imports overlapping gradio's below on the second core.
     from knowledge.startup import start_preparing
 

@@ -2,8 +2,8 @@
 
 The app starts serving at once and runs `prepare` in a background thread; `Readiness` is what the page
 shows ("Preparing the lesson index… 40 %") and what a chat turn waits on, so the first answer neither
-finds the index half-built nor pays the models' loading (MiniLM through torch, e5, the language detector,
-the lemmatisers, BM25): one warm-up answer per language loads all of them.
+finds the index half-built nor pays the models' loading (e5, the language detector, the lemmatisers,
+BM25): one warm-up answer per language loads all of them.
 """
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ def prepare(
     try:
         if before is not None:
             before()
-        # Imported here, not at the top: chromadb and torch load in this thread, while the page already serves.
+        # Imported here, not at the top: chromadb loads in this thread, while the page already serves.
         from knowledge.index import DEFAULT_DOCS_DIR, ensure_index
 
         docs_dir = docs_dir or DEFAULT_DOCS_DIR
