@@ -125,9 +125,9 @@ def main() -> None:
     from knowledge.startup import start_preparing
 
     # The lesson side (the index, then chromadb and the models a first answer loads) gets ready in a background
-    # thread from here, once gradio is imported: both are Python work under one GIL, so started together they
-    # only shared the cores (page up at 7.4-8.3 s, ready at 5.4-6.7 s, measured on two busy cores); this way the
-    # page is up 2-3 s sooner (showing the progress) and the lesson side is ready about as soon.
+    # thread from here, once gradio is imported. Both are Python work under one GIL: started before gradio's
+    # import, the two slowed each other (a warm start on 2 cores: page up at 6.1-6.7 s, ready at 6.6-7.2 s);
+    # from here the page is up at 3.8-4.5 s, showing the progress, and ready at 5.4-6.6 s.
     readiness = start_preparing(settings, before=_limit_torch_threads, after=_report_start_up)
     from trainer.jobs.control import open_store, recover_jobs
 
