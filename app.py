@@ -42,6 +42,11 @@ def _report_start_up(readiness: "Readiness") -> None:
     print(f"Ready to answer ({readiness.seconds:.1f} s of start-up work)", flush=True)
 
 
+if __name__ == "__main__":
+    from knowledge.startup import start_loading_native
+
+    start_loading_native()  # native work, beside gradio's import on the other core
+
 import gradio as gr  # noqa: E402
 
 from assistant.conversation import Agent  # noqa: E402

@@ -116,6 +116,17 @@ def start_preparing(
     return readiness
 
 
+def start_loading_native() -> None:
+    """Build lingua's language detector in a thread of its own, now.
+
+    Its ~0.5 s is native code that leaves the GIL free, so started before the app imports gradio it runs on
+    the other core beside that import, instead of in `prepare` among the Python work that the GIL serialises.
+    """
+    from knowledge.lang import load_detector
+
+    threading.Thread(target=load_detector, name="startup-native", daemon=True).start()
+
+
 def warm_up(settings: "Settings") -> None:
     """Answer one question per language, so the retriever and every model it uses are loaded."""
     from knowledge.answer import answer
