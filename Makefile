@@ -17,7 +17,8 @@ test: install-dev browser
 # The packaged lesson docs' records and vectors, precomputed so a fresh data directory copies them instead of
 # embedding every doc at start (knowledge/prebuilt.py); rebuilt, incrementally, when a doc or the pipeline changes.
 PREBUILT := knowledge/prebuilt/records.json
-PREBUILT_SOURCES := $(shell find knowledge/docs -name '*.md') knowledge/loader.py knowledge/chunks.py knowledge/records.py
+# `build-index` also copies the Finnish lemma dictionary there (knowledge/lemmas.py), so starts need not decode it.
+PREBUILT_SOURCES := $(shell find knowledge/docs -name '*.md') knowledge/loader.py knowledge/chunks.py knowledge/records.py knowledge/lemmas.py
 
 install: $(VENV)/.installed $(PREBUILT)
 install-dev: $(VENV)/.installed-dev $(PREBUILT)

@@ -36,6 +36,33 @@ def pick_cpu_threads(concurrent_jobs: int = 1) -> int:
     return max(1, (available - 1) // max(1, concurrent_jobs))
 
 
+_torch_threads: int | None = None  # set by `limit_torch_threads`; applied by `apply_torch_threads`
+
+
+def limit_torch_threads(threads: int) -> None:
+    """Give this process's torch `threads` CPU threads, now if torch is loaded, else when a model loads.
+
+    The app calls it at start without importing torch (a second or more of its start-up): the places
+    that load a torch model in-process (MiniLM, the local chat model, evaluation) call `apply_torch_threads`.
+    """
+    global _torch_threads
+    import sys
+
+    _torch_threads = threads
+    if "torch" in sys.modules:
+        apply_torch_threads()
+
+
+def apply_torch_threads() -> None:
+    """Apply the limit `limit_torch_threads` set, if any (importing torch); once is enough for the process."""
+    global _torch_threads
+    threads, _torch_threads = _torch_threads, None
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
+
+
 def gpu_devices() -> list[str]:
     """The CUDA devices this process may use, as CUDA_VISIBLE_DEVICES entries, found without importing torch.
 

@@ -121,6 +121,10 @@ def load_causal_lm(
 def detect_device() -> str:
     import torch
 
+    from core.device import apply_torch_threads
+
+    apply_torch_threads()  # every in-process model load asks for its device first
+
     if torch.cuda.is_available():
         return "cuda"
     if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():

@@ -18,11 +18,16 @@ import re
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
-import openai
 from pydantic import SecretStr
 
 from core.settings import Settings
+
+if TYPE_CHECKING:
+    import openai
+# `openai` is imported where it is used: half a second of every app start otherwise, on a path (the lesson
+# answers, the offline chat) that never calls it.
 
 _KEY_LIKE = re.compile(r"\b(?:sk|rk|sess)-[A-Za-z0-9_\-*]{6,}")
 _BEARER = re.compile(r"(?i)\bbearer\s+[^\s,;\"'}]+")
@@ -52,6 +57,8 @@ class OpenAIAPIError(RuntimeError):
 
 def make_client(settings: Settings, *, timeout: float = 60.0, max_retries: int = 2) -> openai.OpenAI:
     """A client for the configured key and endpoint; OpenAIAPIError when no key is set."""
+    import openai
+
     if settings.openai_api_key is None:
         raise OpenAIAPIError(_NO_KEY)
     return openai.OpenAI(
@@ -62,6 +69,8 @@ def make_client(settings: Settings, *, timeout: float = 60.0, max_retries: int =
 
 def make_azure_client(settings: Settings, *, timeout: float = 60.0, max_retries: int = 2) -> openai.AzureOpenAI:
     """A client for the configured Azure OpenAI resource; OpenAIAPIError naming what is missing."""
+    import openai
+
     if settings.azure_openai_api_key is None or not settings.azure_openai_endpoint:
         missing = [name for name, value in (("AZURE_OPENAI_ENDPOINT", settings.azure_openai_endpoint),
                                             ("AZURE_OPENAI_API_KEY", settings.azure_openai_api_key)) if not value]
@@ -92,6 +101,8 @@ def explain_api_error(exc: BaseException, secrets: Iterable[str | SecretStr | No
 
     `azure`: the call went to Azure OpenAI, so the advice names its variables.
     """
+    import openai
+
     detail = _detail(exc)
     said = f" The API said: {detail}" if detail else ""
     api = "Azure OpenAI API" if azure else "OpenAI API"
@@ -175,6 +186,8 @@ def _request_key(exc: BaseException) -> str | None:
 
 def is_transient(exc: BaseException) -> bool:
     """Is this failure worth retrying: no answer (connection, timeout), or 408, 409, 429 or a 5xx?"""
+    import openai
+
     if isinstance(exc, openai.APIConnectionError):  # APITimeoutError is one too
         return True
     if isinstance(exc, openai.APIStatusError):
@@ -209,6 +222,8 @@ def secrets_of(client: openai.OpenAI) -> list[str]:
 @contextmanager
 def explained(client: openai.OpenAI) -> Iterator[None]:
     """Turn any openai exception into OpenAIAPIError; `from None` keeps the original (and its request) out of tracebacks."""
+    import openai
+
     try:
         yield
     except openai.OpenAIError as exc:

@@ -17,8 +17,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from langchain_text_splitters import MarkdownHeaderTextSplitter
-
 HEADING_SEPARATOR = " > "
 _HEADER_KEYS = [("#", "h1"), ("##", "h2"), ("###", "h3"), ("####", "h4")]
 _EXPLICIT_ANCHOR = re.compile(r"\s*\{#([A-Za-z0-9_.:-]+)\}\s*$")
@@ -53,6 +51,9 @@ class Unit:
 
 def split_sections(markdown: str) -> list[Section]:
     """Split a cleaned markdown doc into sections, in doc order; empty sections are dropped."""
+    # Imported here: only an ingest splits sections, and the import is a quarter second of every start.
+    from langchain_text_splitters import MarkdownHeaderTextSplitter
+
     splitter = MarkdownHeaderTextSplitter(_HEADER_KEYS, strip_headers=True)
     seen_slugs: dict[str, int] = {}
     title = ""

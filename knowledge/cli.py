@@ -1,7 +1,7 @@
 """`python -m knowledge`: ingest docs, search them, ask questions.
 
     python -m knowledge ingest DIR [--index PATH] [--json]
-    python -m knowledge build-index [--out DIR]   (the packaged docs' precomputed records; `make install` runs it)
+    python -m knowledge build-index [--out DIR]   (the packaged docs' precomputed records and lemma dictionaries; `make install` runs it)
     python -m knowledge search QUESTION | --batch FILE.jsonl [--index PATH] [-k N] [--json]
     python -m knowledge ask QUESTION [--index PATH] [--lang fi] [--json]
 
@@ -102,6 +102,7 @@ def _run_build_index(args: argparse.Namespace) -> int:
 
     from knowledge.index import DEFAULT_DOCS_DIR, LESSON_DOCS_LABEL
     from knowledge.ingest import load_docs
+    from knowledge.lemmas import build_dictionaries
     from knowledge.prebuilt import PREBUILT_DIR, build_prebuilt
 
     started = time.perf_counter()
@@ -109,6 +110,8 @@ def _run_build_index(args: argparse.Namespace) -> int:
     docs = load_docs(DEFAULT_DOCS_DIR)
     try:
         bundle, embedded = build_prebuilt(docs, LESSON_DOCS_LABEL, folder)
+        for path in build_dictionaries(folder):
+            print(f"Lemma dictionary copied to {path}.")
     except OSError as error:
         raise CliError(f"Cannot write the prebuilt index to {folder} ({error}); give a writable folder with --out.") from None
     print(

@@ -43,6 +43,10 @@ def load_embedding_model():  # -> sentence_transformers.SentenceTransformer
             from sentence_transformers import SentenceTransformer
             from transformers.utils import logging as transformers_logging
 
+            from core.device import apply_torch_threads
+
+            apply_torch_threads()
+
             transformers_logging.disable_progress_bar()  # a bar on every start is noise in the CLI
 
             path = get_model_path()

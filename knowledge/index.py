@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from knowledge.ingest import IngestReport, ingest, load_docs
+from knowledge.lemmas import build_dictionaries
 from knowledge.prebuilt import PREBUILT_DIR, export_prebuilt, load_prebuilt, save_prebuilt
 from knowledge.records import Progress
 from knowledge.store import open_store
@@ -42,6 +43,8 @@ def ensure_index(
     if prebuilt_dir is not None and report.embedded:
         try:
             save_prebuilt(export_prebuilt(store, label, load_docs(root)), prebuilt_dir)
+            if prebuilt_dir == PREBUILT_DIR:
+                build_dictionaries()  # where make install never ran (a Space): its lemma copies too, once
         except OSError as error:  # a read-only install: the next fresh index embeds again, nothing worse
             log.warning("could not save the prebuilt lesson index to %s (%s)", prebuilt_dir, error)
     return report

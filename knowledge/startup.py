@@ -2,8 +2,8 @@
 
 The app starts serving at once and runs `prepare` in a background thread; `Readiness` is what the page
 shows ("Preparing the lesson index… 40 %") and what a chat turn waits on, so the first answer neither
-finds the index half-built nor pays the models' loading (MiniLM through torch, e5, the language detector,
-the lemmatisers, BM25): one warm-up answer per language loads all of them.
+finds the index half-built nor pays the models' loading (e5, the language detector, the lemmatisers,
+BM25): one warm-up answer per language loads all of them.
 """
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ def prepare(
     try:
         if before is not None:
             before()
-        # Imported here, not at the top: chromadb and torch load in this thread, while the page already serves.
+        # Imported here, not at the top: chromadb loads in this thread, while the page already serves.
         from knowledge.index import DEFAULT_DOCS_DIR, ensure_index
 
         docs_dir = docs_dir or DEFAULT_DOCS_DIR
@@ -114,6 +114,17 @@ def start_preparing(
 
     threading.Thread(target=run, name="startup", daemon=True).start()
     return readiness
+
+
+def start_loading_native() -> None:
+    """Build lingua's language detector in a thread of its own, now.
+
+    Its ~0.5 s is native code that leaves the GIL free, so started before the app imports gradio it runs on
+    the other core beside that import, instead of in `prepare` among the Python work that the GIL serialises.
+    """
+    from knowledge.lang import load_detector
+
+    threading.Thread(target=load_detector, name="startup-native", daemon=True).start()
 
 
 def warm_up(settings: "Settings") -> None:

@@ -135,3 +135,30 @@ def test_a_sections_listed_questions_are_kept_apart_from_its_text() -> None:
     assert guide.questions == ("Where do I start?", "how to begin")
     assert guide.text == "Intro."
     assert setup.questions == () and setup.text == "Step one."
+
+
+def test_the_lemma_dictionarys_sqlite_copy_answers_as_simplemma_does(tmp_path: Path) -> None:
+    import sqlite3
+
+    import simplemma
+    from simplemma.strategies import DefaultStrategy, DictionaryLookupStrategy
+
+    from knowledge.lemmas import _Dictionaries, build_dictionaries, dictionary_path
+
+    assert build_dictionaries(tmp_path) == [dictionary_path("fi", tmp_path)]
+    assert build_dictionaries(tmp_path) == []  # a current copy is kept
+    copy = _Dictionaries(tmp_path)
+    assert type(copy.get_dictionary("fi")).__name__ == "_SqliteDictionary"
+    lookup = DictionaryLookupStrategy(copy)
+    lemmatizer = simplemma.Lemmatizer(lemmatization_strategy=DefaultStrategy(dictionary_factory=copy))
+    words = ["hienosäädön", "koulutustyöstä", "validointihäviö", "esimerkkejä", "mallin", "LoRA", "xyzzyq", "Tietojen", "häviö"]
+    for word in words:
+        assert lemmatizer.lemmatize(word, "fi") == simplemma.lemmatize(word, "fi"), word
+        assert (lookup.get_lemma(word, "fi") is not None) == simplemma.is_known(word, "fi"), word
+    # A copy from another simplemma is not used: simplemma's own dictionary answers instead.
+    stale = tmp_path / "stale"
+    stale.mkdir()
+    dictionary_path("fi", tmp_path).rename(dictionary_path("fi", stale))
+    with sqlite3.connect(dictionary_path("fi", stale)) as connection:
+        connection.execute("UPDATE meta SET value = 'another simplemma' WHERE key = 'stamp'")
+    assert type(_Dictionaries(stale).get_dictionary("fi")).__name__ != "_SqliteDictionary"
