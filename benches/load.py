@@ -5,10 +5,15 @@
 
 Without --url it starts `python app.py` on a free loopback port with `TUTOR_JOB_SLOTS=1` and a fresh
 data directory (the lesson index is built first; `--data-dir` reuses one that has an index). Every
-session is a learner of its own: one `gradio_client.Client` and one signed token from `/new_learner`.
+session is a learner of its own: one signed token from `/new_learner` and one HTTP connection that
+asks `/chat` through Gradio's REST route (POST `/gradio_api/call/chat`, then read the event stream of
+`/gradio_api/call/chat/<event_id>`), as curl or the page's own JS client read it. `gradio_client`'s
+reader sleeps 50 ms whenever its message queue is empty (gradio_client/utils.py), which put a ~65 ms
+floor under every reply measured with it; it is kept as a reference phase so the two can be compared.
 Phases, all in one run:
 
-1. baseline: one session asks every lesson question of the pool in turn (twice);
+1. baseline: one session asks every lesson question of the pool in turn (twice); then the same
+   through `gradio_client` (reference, not judged);
 2. concurrent: N sessions start together and each asks Q lesson questions (EN and FI);
 3. workshop: N sessions at once mix lesson questions with the dataset tools through `/chat`
    (draft examples, add them, validate, estimate the cost), each building a dataset of its own;
@@ -53,6 +58,7 @@ from core.settings import offline_environment  # noqa: E402
 for _name, _value in offline_environment().items():
     os.environ.setdefault(_name, _value)
 
+import httpx  # noqa: E402
 import psutil  # noqa: E402
 from gradio_client import Client  # noqa: E402
 
@@ -161,27 +167,52 @@ def _percentile(values: list[float], pct: float) -> float:
 
 @dataclass
 class Session:
-    """One learner: its own client and token."""
+    """One learner: its own connections and token."""
 
-    client: Client
+    client: Client  # gradio_client: /new_learner, and the reference phase
+    http: httpx.Client  # Gradio's REST route for /chat
     token: str
     lang: str
+    via_gradio_client: bool = False
 
     @property
     def learner(self) -> str:
         return self.token.split(".", 1)[0]  # a token is `<learner id>.<signature>` (core.identity)
 
+    def chat(self, message: str, timeout_s: float):
+        if self.via_gradio_client:
+            return self.client.submit(message, self.token, api_name="/chat").result(timeout=timeout_s)
+        return call_rest(self.http, "chat", [message, self.token], timeout_s)
+
+
+def call_rest(http: httpx.Client, api_name: str, data: list, timeout_s: float):
+    """One call through Gradio's REST route: the event id, then its event stream until `complete` or `error`."""
+    started = time.monotonic()
+    event_id = http.post(f"/gradio_api/call/{api_name}", json={"data": data}, timeout=timeout_s).raise_for_status().json()["event_id"]
+    remaining = max(0.1, timeout_s - (time.monotonic() - started))
+    event = None
+    with http.stream("GET", f"/gradio_api/call/{api_name}/{event_id}", timeout=remaining) as stream:
+        for line in stream.iter_lines():
+            if line.startswith("event:"):
+                event = line.split(":", 1)[1].strip()
+            elif line.startswith("data:") and event in ("complete", "error"):
+                payload = json.loads(line.split(":", 1)[1])
+                if event == "error":
+                    raise RuntimeError(f"app error: {payload!r:.200}")
+                return payload[0]
+    raise RuntimeError(f"the event stream ended without a result (last event {event!r})")
+
 
 def open_session(url: str, lang: str) -> Session:
     client = Client(url, verbose=False, analytics_enabled=False)
-    return Session(client, client.predict(api_name="/new_learner"), lang)
+    return Session(client, httpx.Client(base_url=url), client.predict(api_name="/new_learner"), lang)
 
 
 def ask(session: Session, message: str, lang: str, check: Callable[[str, str], str | None], timeout_s: float,
         phase: Phase, lock: threading.Lock, lesson: bool) -> None:
     started = time.perf_counter()
     try:
-        reply = session.client.submit(message, session.token, api_name="/chat").result(timeout=timeout_s)
+        reply = session.chat(message, timeout_s)
         if not isinstance(reply, str):
             problem = f"not text: {reply!r:.90}"
         elif reply.startswith(_literal(lang, "chat.tool_failed")):
@@ -388,8 +419,11 @@ def main(argv: list[str] | None = None) -> int:
                     ask(session, question, lang, LESSON, answer_timeout(), phase, lock, lesson=True)
             return work
 
-        # The baseline learner asks the whole pool (both languages), twice.
+        # The baseline learner asks the whole pool (both languages), twice; then again through gradio_client.
         record("baseline", run_phase("baseline: 1 session, sequential", [warm], lessons(2 * len(QUESTIONS)), app))
+        warm.via_gradio_client = True
+        record("baseline_gradio_client", run_phase("reference: same via gradio_client", [warm], lessons(2 * len(QUESTIONS)), app))
+        warm.via_gradio_client = False
         record("concurrent", run_phase(f"concurrent: {args.sessions} sessions", sessions, lessons(args.questions), app))
 
         def workshop(n: int, session: Session, phase: Phase, lock: threading.Lock) -> None:
