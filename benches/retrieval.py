@@ -267,7 +267,7 @@ def report_config(name: str, records: list[Record], shipped_rule, dense_only: bo
 def report_course(records: list[Record]) -> dict:
     """The foreign lesson (no listed questions): ranking and the shipped covered decision, per language."""
     out: dict = {"config": "course lesson (hybrid, shipped)"}
-    print(f"\n== course lesson, a folder whose docs list no questions (hybrid, shipped rule)")
+    print("\n== course lesson, a folder whose docs list no questions (hybrid, shipped rule)")
     for lang in LANGS:
         subset = [r for r in records if r.lang == lang]
         off_refused, on_refused, _ = decision_rates(subset, lambda r: r.covered)

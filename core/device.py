@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import sys
 from typing import Any, Callable, TypeVar
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -46,8 +47,6 @@ def limit_torch_threads(threads: int) -> None:
     that load a torch model in-process (MiniLM, the local chat model, evaluation) call `apply_torch_threads`.
     """
     global _torch_threads
-    import sys
-
     _torch_threads = threads
     if "torch" in sys.modules:
         apply_torch_threads()

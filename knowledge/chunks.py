@@ -130,6 +130,11 @@ def split_units(markdown: str) -> list[Unit]:
     return [unit for unit in units if len(plain_text(unit.text).strip()) > 3]
 
 
+def own_heading(heading: str) -> str:
+    """A section's own heading from its full one (`"Practical notes > Epochs"` -> `"Epochs"`)."""
+    return heading.rsplit(HEADING_SEPARATOR, 1)[-1].strip()
+
+
 def parse_heading(raw: str, seen_slugs: dict[str, int] | None = None) -> tuple[str, str]:
     """`"Epochs {#epochs}"` -> ("Epochs", "epochs"); without an explicit id the anchor is GitHub's slug."""
     match = _EXPLICIT_ANCHOR.search(raw)

@@ -13,7 +13,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from knowledge.chunks import HEADING_SEPARATOR, plain_text, split_sections, split_units
+from knowledge.chunks import own_heading, plain_text, split_sections, split_units
 from knowledge.embeddings import EMBEDDING_DIM, embed_texts
 from knowledge.loader import DocFile
 from knowledge.multilingual import MULTILINGUAL_DIM, embed_passages, embed_queries
@@ -116,7 +116,7 @@ def chunk_docs(docs: list[DocFile], root_key: str, warnings: list[str]):
                 {**base, "kind": "section", "heading": section.heading, "anchor": section.anchor, "title": section.title, "order": number}
             )
             # The deepest heading gives a lone sentence its topic; MiniLM reads link text, not URLs.
-            topic = section.heading.split(HEADING_SEPARATOR)[-1]
+            topic = own_heading(section.heading)
             for unit_number, unit in enumerate(split_units(section.text)):
                 ids.append(f"{section_id}{UNIT_MARK}{unit_number}")
                 documents.append(unit.text)
