@@ -16,7 +16,10 @@ from typing import Mapping
 from core.settings import apply_offline_environment, load_settings
 from core.device import limit_torch_threads, pick_cpu_threads, zero_gpu_active
 
+from ui.gradio_import import skip_stub_writing
+
 apply_offline_environment()  # before gradio and transformers are imported
+skip_stub_writing()  # before gradio is imported: its .pyi writer is ~1.5 s of every start (ui/gradio_import.py)
 
 if zero_gpu_active():
     # ZeroGPU patches torch when `spaces` is imported, which must happen before anything initialises CUDA.

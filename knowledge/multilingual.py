@@ -1,4 +1,4 @@
-"""The offline multilingual embedding model (multilingual-e5-small), registered with chromadb.
+"""The offline multilingual embedding model (multilingual-e5-small); chromadb reaches it through `knowledge.chroma_functions`.
 
 MiniLM reads English only; e5 reads Finnish and English in one vector space, so a Finnish
 question meets both the Finnish sections and their English twins by meaning. It comes 4-bit
@@ -14,10 +14,8 @@ import threading
 from functools import lru_cache
 
 import numpy as np
-from chromadb.api.types import Documents, Embeddings
-from chromadb.utils.embedding_functions import register_embedding_function
 
-from knowledge.embeddings import EmbeddingModelMissing, PackagedEmbeddingFunction
+from knowledge.embeddings import EmbeddingModelMissing
 
 MULTILINGUAL_EMBEDDING_NAME = "finetune_tutor_e5"
 MULTILINGUAL_DIM = 384
@@ -89,20 +87,3 @@ def _encode(texts: list[str], *, is_query: bool) -> np.ndarray:
     model = load_multilingual_model()
     with _encode_lock:
         return np.asarray(model.encode(list(texts), is_query), dtype=np.float32).reshape(len(texts), MULTILINGUAL_DIM)
-
-
-@register_embedding_function
-class MultilingualEmbeddingFunction(PackagedEmbeddingFunction):
-    """Chromadb embedding function backed by the packaged e5: doc text as passages, queries as queries."""
-
-    LABEL = MULTILINGUAL_LABEL
-
-    def __call__(self, input: Documents) -> Embeddings:
-        return list(embed_passages(list(input)))
-
-    def embed_query(self, input: Documents) -> Embeddings:
-        return list(embed_queries(list(input)))
-
-    @staticmethod
-    def name() -> str:
-        return MULTILINGUAL_EMBEDDING_NAME

@@ -13,7 +13,8 @@ holds, weighed against a threshold per language set on the bench: both exist for
 so a folder whose docs list no questions is judged as fairly as the packaged lesson (a question that
 all but repeats a listed one is covered too). MiniLM (the index's own embedding) is the bench's
 dense-only baseline, loaded only for it. A loaded retriever is cached per index and
-reloaded when the index changes.
+reloaded when the index changes; for an embedded index it is also saved as a snapshot
+(knowledge.snapshot), which the next start reads instead of building it from Chroma.
 """
 
 from __future__ import annotations
@@ -31,8 +32,10 @@ from knowledge.glossary import gloss
 from knowledge.intent import intents, section_intents
 from knowledge.lang import SUPPORTED_LANGUAGES, detect_language
 from knowledge.lexical import LexicalIndex, content_words, coverage_keys
+from knowledge.lemmas import preload
 from knowledge.multilingual import embed_query
-from knowledge.store import QUESTION_MARK, UNIT_MARK, IndexLike, Store, open_store
+from knowledge.snapshot import load_snapshot, save_snapshot
+from knowledge.store import QUESTION_MARK, UNIT_MARK, IndexLike, Store, index_folder, open_store, read_revision, reopen_store
 
 
 @dataclass(frozen=True)
@@ -141,7 +144,8 @@ class Retriever:
     """Everything a query needs, loaded once from the collection."""
 
     def __init__(self, store: Store) -> None:
-        self.store = store
+        self.store: Store | None = store
+        self.location = store.location
         self.revision = store.revision()
         data = store.collection.get(where={"kind": "section"}, include=["documents", "metadatas"])
         order = sorted(
@@ -203,6 +207,18 @@ class Retriever:
         self._follow_ups: dict[int, str] = {}  # filled by follow_up
         self.writes = store.writes
         self.checked_at = time.monotonic()
+
+    # Pickled as a snapshot (knowledge.snapshot): everything built from the index, not the open handle.
+    _NOT_SAVED = ("store", "_units", "_follow_ups", "writes", "checked_at")
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {name: value for name, value in self.__dict__.items() if name not in self._NOT_SAVED}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.store, self._units, self._follow_ups, self.writes, self.checked_at = None, None, {}, -1, time.monotonic()
+        for lang in self.lexical:
+            preload(lang)  # what LexicalIndex.build loads for the questions to come
 
     def titles(self, lang: str) -> list[str]:
         """Doc titles in `lang` (or all docs' titles when none are in it), in index order."""
@@ -350,6 +366,8 @@ class Retriever:
     def units(self) -> "_Vectors":
         """The units' MiniLM vectors (the index's own embedding), loaded on first use."""
         if self._units is None:
+            if self.store is None:  # read from a snapshot: the index opens only now
+                self.store = open_store(self.location)
             self._units = self._vectors(self.store.collection, "unit")[1]
         return self._units
 
@@ -379,10 +397,40 @@ _lock = threading.Lock()
 def get_retriever(index: IndexLike) -> Retriever:
     """The cached retriever for an index, rebuilt when the index changed since it was loaded.
 
-    Writes from this process show at once; another process's ingest shows within
-    _RECHECK_SECONDS (checking the revision on every query would cost a few ms each).
+    An embedded index is checked on every call through its revision file (a few microseconds), so any
+    process's write shows at once; a retriever for a revision this process has not loaded comes from the
+    snapshot saved for it, or is built from Chroma and saved. A Chroma server is checked every
+    _RECHECK_SECONDS (asking it costs a few ms); writes from this process show at once.
     """
-    store = open_store(index)
+    folder = index_folder(index)
+    revision = read_revision(folder) if folder is not None else ""
+    if not revision:  # a server, or an index written before the revision file existed
+        return _checked_retriever(open_store(index))
+    with _lock:
+        retriever = _retrievers.get(str(folder))
+        if retriever is None or retriever.revision != revision:
+            retriever = load_snapshot(folder, revision)
+            if retriever is not None:
+                retriever.location = str(folder)  # where it was read, should the folder have been copied
+            else:
+                store = open_store(index)
+                if store.seen_revision != revision:  # written by another process since this handle opened
+                    store = reopen_store(store)
+                retriever = _built(store)
+            _retrievers[str(folder)] = retriever
+        return retriever
+
+
+def _built(store: Store) -> Retriever:
+    """A retriever read from Chroma, saved as the snapshot of the revision it was read at."""
+    retriever = Retriever(store)
+    if store.path is not None and retriever.revision:
+        if store.sync_revision_file() == retriever.revision:  # not written meanwhile: the snapshot is that revision's
+            save_snapshot(store.path, retriever.revision, retriever)
+    return retriever
+
+
+def _checked_retriever(store: Store) -> Retriever:
     with _lock:
         retriever = _retrievers.get(store.location)
         now = time.monotonic()
@@ -391,7 +439,7 @@ def get_retriever(index: IndexLike) -> Retriever:
         if same and now - retriever.checked_at < _RECHECK_SECONDS:
             return retriever
         if not same or retriever.revision != store.revision():
-            retriever = _retrievers[store.location] = Retriever(store)
+            retriever = _retrievers[store.location] = _built(store)
         retriever.checked_at = now
         return retriever
 

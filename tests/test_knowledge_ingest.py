@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 
 from core.settings import Settings
-from knowledge.embeddings import EMBEDDING_NAME, MiniLMEmbeddingFunction
+from knowledge.chroma_functions import MiniLMEmbeddingFunction, MultilingualEmbeddingFunction
+from knowledge.embeddings import EMBEDDING_NAME
 from knowledge.ingest import ingest
 from knowledge.loader import MAX_FILE_BYTES, IngestError
-from knowledge.multilingual import MultilingualEmbeddingFunction
 from knowledge.search import search
 from knowledge.store import MULTILINGUAL_COLLECTION_NAME, IndexNotFound, forget_store, open_store
 

@@ -74,7 +74,8 @@ def build(settings: Settings, learner: gr.BrowserState, tab: gr.Tab, identity: I
         upload = gr.File(label=T("upload"), file_types=[".jsonl", ".json", ".txt", ".md", ".csv", ".tsv"], type="filepath")
         mode = gr.Radio(["append", "replace"], value="append", label=T("import_mode"))
     with gr.Row():
-        model = gr.Dropdown(list(MODEL_ALIASES), value=DEFAULT_MODEL, label=T("model"))
+        # Shown by alias, passed on as the dated snapshot (the default is one of them).
+        model = gr.Dropdown([(alias, name) for alias, name in MODEL_ALIASES.items()], value=DEFAULT_MODEL, label=T("model"))
         validate = gr.Button(T("validate"), variant="primary", elem_id="validate-dataset")
     report = gr.Markdown(elem_id="dataset-report")
     with gr.Row():

@@ -20,14 +20,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Iterator, Literal
+from typing import Any, Iterator, Literal
 
 import orjson
 
+from core.files import atomic_writer
 from trainer.validation.rules import Finding
 from trainer.data.examples import DatasetError, Example, dump_example
 
@@ -375,23 +374,6 @@ def to_hf(example: Example) -> Example:
             content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
         messages.append({"role": str(message.get("role")), "content": content if isinstance(content, str) else ""})
     return {"messages": messages}
-
-
-@contextmanager
-def atomic_writer(path: Path) -> Iterator[BinaryIO]:
-    """Write `path` through a temp file in the same folder (its path is `f.name`), renamed over it only on success."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        with open(tmp, "wb") as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write_jsonl(path: Path, examples: Iterator[Example] | list[Example]) -> int:
