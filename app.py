@@ -15,7 +15,6 @@ from typing import Mapping
 
 from core.settings import apply_offline_environment, load_settings
 from core.device import limit_torch_threads, pick_cpu_threads, zero_gpu_active
-
 from ui.gradio_import import skip_stub_writing
 
 apply_offline_environment()  # before gradio and transformers are imported
@@ -132,10 +131,10 @@ def main() -> None:
     settings = load_settings()
     from knowledge.startup import start_preparing
 
-    # The lesson side (the index, then chromadb and the models a first answer loads) gets ready in a background
+    # The lesson side (the index, the retriever and the models a first answer loads) gets ready in a background
     # thread from here, once gradio is imported. Both are Python work under one GIL: started before gradio's
-    # import, the two slowed each other (a warm start on 2 cores: page up at 6.1-6.7 s, ready at 6.6-7.2 s);
-    # from here the page is up at 3.8-4.5 s, showing the progress, and ready at 5.4-6.6 s.
+    # import, the two slowed each other. A warm start on 2 cores: the page is up at ~3.4 s, showing the
+    # progress, and ready at ~3.6 s (benches/startup.py).
     readiness = start_preparing(settings, before=_limit_torch_threads, after=_report_start_up)
     from trainer.jobs.control import open_store, recover_jobs
 

@@ -65,8 +65,8 @@ def ensure_index(
         except OSError as error:  # a read-only install: the next fresh index embeds again, nothing worse
             log.warning("could not save the prebuilt lesson index to %s (%s)", prebuilt_dir, error)
     if folder is not None and files is not None:
-        store.sync_revision_file()  # an index from before the revision file gets one now
-        _save_manifest(folder, root, label, files, report)
+        revision = store.sync_revision_file()  # an index from before the revision file gets one now
+        _save_manifest(folder, label, files, revision, report)
     return report
 
 
@@ -94,9 +94,9 @@ def _checked_before(folder: Path | None, root: Path, label: str, files: dict[str
         return None
 
 
-def _save_manifest(folder: Path, root: Path, label: str, files: dict[str, str], report: IngestReport) -> None:
-    # The revision read after the ingest: a write by anyone later changes it, and the next start checks again.
-    manifest = {"label": label, "revision": read_revision(folder), "files": files,
+def _save_manifest(folder: Path, label: str, files: dict[str, str], revision: str, report: IngestReport) -> None:
+    # `revision` is the index's after the ingest: a write by anyone later changes it, and the next start checks again.
+    manifest = {"label": label, "revision": revision, "files": files,
                 "total_chunks": report.total_chunks, "total_sections": report.total_sections}
     try:
         with atomic_writer(folder / MANIFEST_FILE) as file:

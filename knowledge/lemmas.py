@@ -17,9 +17,7 @@ dictionary loads as before (`preload` runs it when the index is built).
 from __future__ import annotations
 
 import logging
-import os
 import sqlite3
-import tempfile
 import threading
 from collections.abc import Iterator, Mapping
 from functools import lru_cache
@@ -34,6 +32,8 @@ from simplemma.strategies.dictionaries.dictionary_factory import (
     _load_dictionary_from_disk,
 )
 from simplemma.utils import normalize_token
+
+from core.files import atomic_path
 
 log = logging.getLogger(__name__)
 
@@ -140,9 +140,8 @@ def build_dictionaries(folder: Path = DICTIONARY_DIR) -> list[Path]:
         if current is not None:
             current.close()
             continue
-        handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".sqlite")
-        os.close(handle)
-        try:
+        # A shared install's file (mode 0o644), like the prebuilt records.
+        with atomic_path(target, suffix=".sqlite", mode=0o644) as temporary:
             connection = sqlite3.connect(temporary)
             try:
                 connection.execute("PRAGMA journal_mode = OFF")  # a half-written file is never renamed into place
@@ -154,11 +153,6 @@ def build_dictionaries(folder: Path = DICTIONARY_DIR) -> list[Path]:
                 connection.commit()
             finally:
                 connection.close()
-            os.chmod(temporary, 0o644)  # a shared install's file, like the prebuilt records
-            os.replace(temporary, target)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
         written.append(target)
     return written
 

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from filelock import FileLock
 
+from core.files import atomic_path
 from knowledge.embeddings import EMBEDDING_DIM, MODEL_LABEL
 from knowledge.loader import DocFile, PIPELINE_VERSION
 from knowledge.multilingual import MULTILINGUAL_DIM, MULTILINGUAL_LABEL
@@ -86,24 +85,15 @@ def save_prebuilt(bundle: Prebuilt, folder: Path = PREBUILT_DIR) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     records = bundle.records
     with FileLock(str(folder / ".lock")):
-        _replace(folder / _VECTORS, lambda path: np.savez(path, minilm=records.minilm, e5=records.e5), ".npz")
+        # mode 0o644: a shared install's files, readable by all like the docs (mkstemp's are private).
+        with atomic_path(folder / _VECTORS, suffix=".npz", mode=0o644) as path:
+            np.savez(path, minilm=records.minilm, e5=records.e5)
         head = {
             "stamp": _stamp(), "label": bundle.label, "files": bundle.files,
             "ids": records.ids, "documents": records.documents, "metadatas": records.metadatas,
         }
-        _replace(folder / _RECORDS, lambda path: Path(path).write_text(json.dumps(head, ensure_ascii=False), encoding="utf-8"), ".json")
-
-
-def _replace(target: Path, write, suffix: str) -> None:
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=suffix)
-    os.close(handle)
-    try:
-        write(temporary)
-        os.chmod(temporary, 0o644)  # mkstemp makes it private; the files are a shared install's, like the docs
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+        with atomic_path(folder / _RECORDS, suffix=".json", mode=0o644) as path:
+            path.write_text(json.dumps(head, ensure_ascii=False), encoding="utf-8")
 
 
 def build_prebuilt(docs: list[DocFile], label: str, folder: Path = PREBUILT_DIR, progress: Progress | None = None) -> tuple[Prebuilt, int]:

@@ -83,7 +83,8 @@ def prepare(
     try:
         if before is not None:
             before()
-        # Imported here, not at the top: chromadb loads in this thread, while the page already serves.
+        # Imported here, not at the top: what an unchanged index needs loads in this thread, while the page
+        # already serves (chromadb only when the docs or the index changed since the last check).
         from knowledge.index import DEFAULT_DOCS_DIR, ensure_index
 
         docs_dir = docs_dir or DEFAULT_DOCS_DIR

@@ -22,13 +22,13 @@ from typing import BinaryIO, Iterator, Literal
 
 from filelock import FileLock, Timeout
 
+from core.files import atomic_writer
 from core.settings import Settings
 from trainer.validation.rules import FIXES
 from trainer.data.examples import DatasetError, Example, dump_example, load_example
 from trainer.data.formats import (
     IMPORT_FORMATS,
     RecordFormat,
-    atomic_writer,
     convert_fix,
     detect_format,
     iter_records,
