@@ -54,6 +54,7 @@ index: install
 
 bench: install-dev
 	$(OFFLINE) $(PY) benches/retrieval.py
+	$(OFFLINE) $(PY) benches/routing.py
 	$(OFFLINE) $(PY) benches/validate.py
 	$(OFFLINE) $(PY) benches/train.py
 	$(OFFLINE) $(PY) benches/startup.py

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
+from assistant.draft_request import draft_topic, is_draft_request
 from assistant.learner_state import load_state, save_state
 from assistant.tool_context import ToolContext
 from assistant.registry import ToolOutput, tool
@@ -26,6 +27,8 @@ from trainer.data.examples import make_example
 from trainer.validation.report import MIN_EXAMPLES, Report
 
 DEFAULT_DATASET = "my-dataset"
+# "make a dataset for my bot" names no dataset: the word after "dataset" is the sentence going on.
+NOT_A_NAME = r"(?:for|about|to|that|which|with|of|on|from|and|in|so|where|varten|jossa|joka|ja)\b"
 
 
 def dataset_store(context: ToolContext) -> DatasetStore:
@@ -77,9 +80,19 @@ def export_files(settings: Settings, learner: str, name: str, validation_fractio
 
 def _draft_arguments(match: re.Match[str], text: str) -> dict[str, Any]:
     """The description from the request's first line; anything pasted under it is the learner's material."""
-    topic = group(match, "topic") or text
-    first, _, material = topic.partition("\n")
-    values: dict[str, Any] = {"topic": first.strip()}
+    # The assistant as `draft_topic` reads it ("ten example chats for a telecom agent" -> "a telecom agent"), else
+    # whatever follows "examples" on the request line; pasted material starts on the next line.
+    topic = draft_topic(text) or (match.group("topic") or "").split("\n", 1)[0].strip()
+    return _request_values(topic, text.strip().partition("\n")[2], text)
+
+
+def _free_request_arguments(match: re.Match[str], text: str) -> dict[str, Any]:
+    """A request worded freely ("we need example conversations for a booking assistant"): its described assistant."""
+    return _request_values(draft_topic(text), text.strip().partition("\n")[2], text)
+
+
+def _request_values(topic: str, material: str, text: str) -> dict[str, Any]:
+    values: dict[str, Any] = {"topic": topic}
     if material.strip():
         values["material"] = material.strip()
     # Only the request line may give the count: pasted material is full of numbers (prices, hours).
@@ -97,7 +110,8 @@ def _draft_like_arguments(match: re.Match[str], text: str) -> dict[str, Any]:
 
 
 DRAFT_REQUEST = patterns(
-    r"^\s*(please\s+|can you\s+)?(help me( to)? (make|write|create|draft)|draft|generate|write|make|create)\b[^\n]{0,40}?\b(examples?|training data)\b[ \t]*(for|about|of)?[ \t]*(?P<topic>.*)",
+    r"^\s*(please\s+|can you\s+)?(help me( to)? (make|write|create|draft)|draft|generate|write|make|create)\b"
+    r"(?:(?!\b(?:how|what|why|which|when|whether)\b)[^\n]){0,40}?\b(examples?|training data)\b[ \t]*(for|about|of)?[ \t]*(?P<topic>.*)",
     r"^\s*(auta|luonnostele|kirjoita|tee|laadi)\b[^\n]{0,40}?\besimerk\w*\b[ \t]*(?P<topic>.*)",
 )
 
@@ -112,6 +126,8 @@ def _pasted_arguments(match: re.Match[str], text: str) -> dict[str, Any]:
         request = pattern.search(text)
         if request:
             return _draft_arguments(request, text)
+    if is_draft_request(text):
+        return _free_request_arguments(match, text)
     return {"topic": "", "material": text}
 
 
@@ -168,6 +184,7 @@ def render_examples(examples: list[dict[str, Any]], start: int = 1, limit: int =
         r"^\s*(tee|kirjoita|luonnostele|laadi)\s+(?P<count>\d{1,2}\s+)?(lisää|uutta|muuta)\b[^\n]{0,40}?\besimerk\w*\s*(?P<like>\d{1,3})\b",
     ), _draft_like_arguments),
     Route(DRAFT_REQUEST, _draft_arguments),
+    Route(patterns(r"^.+$"), _free_request_arguments, accepts=is_draft_request, fallback=True),
 ])
 def draft_examples(
     context: ToolContext,
@@ -327,8 +344,8 @@ def remove_example(
 
 
 @tool(routes=[Route(patterns(
-    rf"\b(create|new|start|make)\s+(a\s+|new\s+)*dataset\s+(called\s+|named\s+)?[\"']?(?P<name>{NAME})",
-    rf"\b(luo|uusi|aloita)\s+(uusi\s+)?aineisto\w*\s+(nimeltä\s+)?[\"']?(?P<name>{NAME})",
+    rf"\b(create|new|start|make)\s+(a\s+|new\s+)*dataset\s+(called\s+|named\s+)?[\"']?(?!{NOT_A_NAME})(?P<name>{NAME})",
+    rf"\b(luo|uusi|aloita)\s+(uusi\s+)?aineisto\w*\s+(nimeltä\s+)?[\"']?(?!{NOT_A_NAME})(?P<name>{NAME})",
 ), named)])
 def create_dataset(
     name: Annotated[str, Field(description="A short name: letters, digits, '-' or '_'.")],

@@ -15,7 +15,7 @@ MODEL_CONTEXT_SECTIONS = 4
 
 
 # Anything no other tool's route takes is a lesson question: the toolbox tries this route last.
-@tool(routes=[Route(patterns(r".+"), lambda match, text: {"question": text})])
+@tool(routes=[Route(patterns(r".+"), lambda match, text: {"question": text}, fallback=True)])
 def search_lesson(
     question: Annotated[str, Field(description="The learner's question about fine-tuning LLMs, in their own words.")],
     context: ToolContext,

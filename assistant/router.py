@@ -2,8 +2,9 @@
 
 The offline default model cannot call tools, so for it the conversation asks this module which tool
 a message wants. Each tool declares its own routes (`@tool(routes=[...])`, see `assistant.routes`);
-they are tried in the toolbox's order, the most specific first, and `search_lesson`'s route, last,
-takes anything not matched before it. Greetings and "help" get the help reply without a tool.
+they are tried in the toolbox's order, the most specific first. Broad routes (`fallback`) come after every
+tool's specific ones: a freely worded request for examples, then `search_lesson`'s route, which takes
+anything not matched before it. Greetings and "help" get the help reply without a tool.
 """
 
 from __future__ import annotations
@@ -41,12 +42,16 @@ def route(message: str, *, awaiting_answer: bool = False, tools: Iterable[Tool] 
         return Routed(None, reply="empty")
     if GREETING.match(text) or HELP.match(text):
         return Routed(None, reply="help")
-    for candidate in TOOLS if tools is None else tools:
-        for rule in candidate.routes:
-            if (rule.answering and not awaiting_answer) or (rule.accepts is not None and not rule.accepts(text)):
-                continue
-            for pattern in rule.patterns:
-                match = pattern.search(text)
-                if match:
-                    return Routed(candidate.name, rule.extract(match, text))
+    candidates = TOOLS if tools is None else tuple(tools)
+    for fallback in (False, True):
+        for candidate in candidates:
+            for rule in candidate.routes:
+                if rule.fallback != fallback or (rule.answering and not awaiting_answer):
+                    continue
+                if rule.accepts is not None and not rule.accepts(text):
+                    continue
+                for pattern in rule.patterns:
+                    match = pattern.search(text)
+                    if match:
+                        return Routed(candidate.name, rule.extract(match, text))
     return Routed(None, reply="help")  # a toolbox without a lesson search: nothing takes the message

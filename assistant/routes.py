@@ -32,6 +32,9 @@ class Route:
     answering: bool = False
     # A test of the whole message that a regular expression cannot say (e.g. "holds pasted questions and answers").
     accepts: Callable[[str], bool] | None = None
+    # A broad route, tried only when no tool's other routes match (in the toolbox's order): the lesson search's
+    # catch-all, and requests worded so freely that a more specific tool's phrase should win over them.
+    fallback: bool = False
 
 
 def patterns(*sources: str) -> tuple[re.Pattern[str], ...]:

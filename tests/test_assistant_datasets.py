@@ -198,3 +198,19 @@ def test_questions_without_answers_are_asked_for_not_drafted(agent, settings):
     assert tools[0].name == "draft_examples" and tools[0].ok, tools[0].error
     assert tools[0].output.data["drafts"] == []
     assert "no answers to draft from yet" in reply and "Do you fix e-bike motors?" in reply and "add them" not in reply
+
+
+@pytest.mark.parametrize(
+    ("message", "learner", "expected"),
+    [
+        ("I want to build a support bot for my bike shop, help me make training examples", "ann",
+         "You are the customer support assistant for the bike shop."),
+        ("auta minua tekemään opetusesimerkkejä pyöräliikkeen asiakaspalvelubotille", "fi-learner",
+         "Olet pyöräliikkeen asiakaspalvelubotti."),
+    ],
+)
+def test_a_freely_worded_request_gets_drafting_guidance_for_the_described_assistant(agent, settings, message, learner, expected):
+    reply, tools = say(agent, message, learner)
+    assert [t.name for t in tools] == ["draft_examples"] and tools[0].ok, tools
+    assert expected in reply and "guidance" in tools[0].output.data
+    assert store(settings, learner).list() == [], "nothing is saved until the learner adds examples"

@@ -15,6 +15,7 @@ from trainer.data.drafts.wording import looks_finnish
 
 _SUPPORT = re.compile(r"\b(customer\s+(support|service|care)|support|help\s?desk|service desk)\b", re.IGNORECASE)
 _SUPPORT_FI = re.compile(r"asiakaspalvel|asiakastu|tukipalvel|neuvon", re.IGNORECASE)
+_FINNISH_NAME = re.compile(r"\w{3,}lle\b|(botti|avustaja|agentti)\b|\w+\s+varten\b", re.IGNORECASE)
 _TUTOR = re.compile(r"\b(tutor|teacher|coach|teaching|trainer)\b|opetta|valmenta|tuutor", re.IGNORECASE)
 
 
@@ -31,8 +32,10 @@ def system_message(description: str, lang: str | None = None) -> str:
     topic = clean_description(description)
     if not topic:
         return text(lang or "en", "drafts.system_generic")
-    # The description's own language decides: the rules below are English and Finnish grammar, not texts.
-    return _finnish(topic) if looks_finnish(topic) else _english(topic)
+    # The description's own language decides: the rules below are English and Finnish grammar, not texts. A short
+    # Finnish description ("reseptibotille") may show too little to tell; in a Finnish chat its case ending does.
+    finnish = looks_finnish(topic) or (lang == "fi" and bool(_FINNISH_NAME.search(topic)))
+    return _finnish(topic) if finnish else _english(topic)
 
 
 def system_from_title(title: str, lang: str = "en") -> str:
@@ -69,7 +72,12 @@ def _finnish(topic: str) -> str:
     # "…botille" names the role in the allative ("examples for a bot"); "Olet" needs the nominative.
     topic = re.sub(r"(\w*)(bot|agent)ille\b", r"\1\2ti", topic)
     topic = re.sub(r"(\w*avustaja)lle\b", r"\1", topic)
-    role = f"avustaja tähän tarkoitukseen: {topic}" if re.match(r"\w+lle\b", topic) else topic
+    # "Our" is the learner's word, not the assistant's ("meidän HR-avustaja" -> "HR-avustaja").
+    topic = re.sub(r"^(meidän|meiän|minun|mun|meijän)\s+", "", topic, flags=re.IGNORECASE)
+    # Only an allative ("yläkoululaisille", "varastotyön hakijoille"), no role noun: it names whom it serves, not what it is.
+    head = re.split(r",?\s+(?:joka|jotka|mikä|mitkä)\s", topic, maxsplit=1)[0]
+    names_role = re.search(r"(botti|avustaja|agentti|tutor|opettaja|neuvoja)\b", head, re.IGNORECASE)
+    role = f"avustaja tähän tarkoitukseen: {topic}" if re.search(r"\w+lle$", head) and not names_role else topic
     style = style_of(topic)
     if style == "limerick":
         return f"Olet {role}. Vastaa aina limerikillä."
