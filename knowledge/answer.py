@@ -121,13 +121,18 @@ def _extractive_answer(question: str, lang: str, hits: list[Hit], note: str, ret
         stored = [None]
     scores = _score_units(question, lang, [unit for _, unit in units], stored)
     chosen: list[int] = []
+    best = None
     for position in np.argsort(-scores, kind="stable"):
         number = units[position][0]
         # The second section gets in only with a sentence about as good as the first section's best.
-        if number > 0 and (not chosen or scores[position] < 0.9 * scores[chosen[0]]):
+        if number > 0 and (best is None or scores[position] < 0.9 * best):
             continue
-        chosen.append(int(position))
-        if len(chosen) == _MAX_UNITS:
+        group = _readable_alone(units, int(position))
+        if group is None or int(position) in chosen:
+            continue
+        best = scores[position] if best is None else best
+        chosen.extend(p for p in group if p not in chosen)
+        if len(chosen) >= _MAX_UNITS:
             break
     cited = sorted({units[position][0] for position in chosen})
     parts = []
@@ -173,6 +178,28 @@ def sources_block(hits: list[Hit], lang: str) -> str:
     lines = [f"**{text(lang, 'answer.sources')}**", ""]
     lines += [f"{number}. {hit.heading} — `{hit.link}`" for number, hit in enumerate(hits, start=1)]
     return "\n".join(lines)
+
+
+def _readable_alone(units: list[tuple[int, Unit]], position: int) -> list[int] | None:
+    """The unit at `position` with what it needs to read on its own, or None when it cannot be quoted.
+
+    A sentence ending in ":" introduces the next block (a formula, a list): it comes with that block's
+    first unit, or not at all when what it introduces is not quoted (code, a table). A sentence that opens
+    in lower case continues the one before it ("… = tokens × epochs" / "and the cost is …"): it comes with it.
+    """
+    number, unit = units[position]
+    group = [position]
+    if unit.kind == "sentence" and unit.text.endswith(":"):
+        after = position + 1
+        if after >= len(units) or units[after][0] != number or units[after][1].block != unit.block + 1:
+            return None
+        group.append(after)
+    if unit.kind == "sentence" and unit.text[:1].islower():
+        before = position - 1
+        if before < 0 or units[before][0] != number or units[before][1].block not in (unit.block, unit.block - 1):
+            return None
+        group.insert(0, before)
+    return group
 
 
 def render_units(units: list[Unit]) -> str:

@@ -123,3 +123,49 @@ def test_a_clear_answer_has_no_alternatives(lessons: Path) -> None:
     result = answer("What is a LoRA adapter?", index=lessons)
     assert result.covered and result.alternatives == [] and result.follow_ups == []
     assert "come close" not in result.text
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "how much would training cost?",
+        "What do I need to fine-tune a model?",
+        "How do I estimate the price of a training run?",
+        "Mitä hienosäätö maksaa?",
+        "Mitä tarvitsen hienosäätöön?",
+        "How do I write a minimal LoRA training script?",
+    ],
+)
+def test_quoted_sentences_read_on_their_own(lessons: Path, question: str) -> None:
+    """A sentence that introduces a formula or list ("… is simple arithmetic:") comes with what it introduces,
+    and one that continues another ("and the cost is …") with the one it continues."""
+    result = answer(question, index=lessons)
+    assert result.covered
+    body = result.text.split("**Sources**")[0].split("**Lähteet**")[0]
+    paragraphs = [p.strip() for p in body.split("\n\n") if p.strip()]
+    def continues(paragraph: str) -> bool:
+        return paragraph[:1].islower()  # list items start with "- "
+
+    for n, paragraph in enumerate(paragraphs):
+        if continues(paragraph):
+            # It follows what it continues: a quoted paragraph that is no introduction left hanging.
+            assert n > 0 and not paragraphs[n - 1].endswith(":"), f"a continuation quoted alone: {paragraph!r}"
+        if paragraph.endswith(":"):
+            # What it introduces follows (a formula, a list), not a sentence from further on.
+            assert n + 1 < len(paragraphs) and not continues(paragraphs[n + 1]), f"an introduction left hanging: {paragraph!r}"
+
+
+def test_a_sentence_introducing_code_is_not_quoted_without_it() -> None:
+    from knowledge.answer import _readable_alone
+    from knowledge.chunks import split_units
+
+    units = [(0, unit) for unit in split_units(
+        "Run this:\n\n```\npython train.py\n```\n\nThe cost is tokens times epochs:\n\n**tokens × epochs**\n\n"
+        "and the price per token.\n\nA plain sentence."
+    ) if unit.kind in ("sentence", "item")]
+    texts = [unit.text for _, unit in units]
+    assert texts[0] == "Run this:" and _readable_alone(units, 0) is None
+    intro = texts.index("The cost is tokens times epochs:")
+    assert _readable_alone(units, intro) == [intro, intro + 1]
+    assert _readable_alone(units, intro + 2) == [intro + 1, intro + 2]
+    assert _readable_alone(units, len(units) - 1) == [len(units) - 1]
