@@ -204,6 +204,10 @@ def draft_examples(
     existing = store.count(name) if store.exists(name) else 0
     # A model (or the router) may pass the pasted material inside the topic: its first line describes, the rest is material.
     first, _, rest = topic.strip().partition("\n")
+    if first.strip():
+        context.state.draft_topic = first.strip()
+    else:  # material pasted after the request that described the assistant
+        first = context.state.draft_topic
     drafts = make_drafts(first, material="\n".join(p for p in (rest, material) if p.strip()), count=count,
                          lang=context.lang, skip=existing, writer=context.writer)
     context.state.drafts = drafts.examples

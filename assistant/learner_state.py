@@ -26,6 +26,9 @@ class LearnerState(BaseModel):
     current_dataset: str | None = None
     # Examples drafted in chat, shown to the learner, not yet added to a dataset.
     drafts: list[dict[str, Any]] = Field(default_factory=list)
+    # The assistant the learner last described for drafting ("a support bot for my bike shop"): material pasted
+    # in a later message is drafted for it.
+    draft_topic: str = ""
     last_job: str | None = None
     guide_active: bool = False
     guide_step: int = 0

@@ -214,3 +214,17 @@ def test_a_freely_worded_request_gets_drafting_guidance_for_the_described_assist
     assert [t.name for t in tools] == ["draft_examples"] and tools[0].ok, tools
     assert expected in reply and "guidance" in tools[0].output.data
     assert store(settings, learner).list() == [], "nothing is saved until the learner adds examples"
+
+
+def test_material_pasted_after_the_request_is_drafted_for_the_assistant_described_before(agent, settings):
+    say(agent, "I want to build a support bot for my bike shop, help me make training examples")
+    reply, tools = say(agent, "Q: How long does shipping take?\nA: Two business days.\n\nQ: Can I return a bike?\n"
+                              "A: Yes, within 30 days if unused.")
+    assert [t.name for t in tools] == ["draft_examples"] and tools[0].ok, tools
+    drafts = tools[0].output.data["drafts"]
+    assert {e["messages"][0]["content"] for e in drafts} == {tools[0].output.data["system"]}
+    assert tools[0].output.data["system"].startswith("You are the customer support assistant for the bike shop.")
+    assert "Tell me what the assistant is for" not in reply
+    # Another learner's description is not theirs.
+    _, tools = say(agent, "Q: Is parking free?\nA: Yes.\nQ: Open on Sundays?\nA: No.", "bob")
+    assert "bike shop" not in tools[0].output.data["system"]
