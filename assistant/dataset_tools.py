@@ -401,14 +401,14 @@ def describe_report(name: str, report: Report, lang: str) -> str:
         lines.append(text(lang, "report.errors") + ": " + ", ".join(f"`{k}` × {v}" for k, v in report.errors.items()))
         for item in report.error_lines[:8]:
             where = text(lang, "report.where", lines=item.line) if item.line else ""
-            lines.append(f"- {where}`{item.error}` — {item.message} → {item.fix}")
+            lines.append(f"- {where}`{item.error}` — {item.message} → {text(lang, f'validation.fix.{item.error}')}")
     else:
         lines.append(text(lang, "report.clean", name=name, count=report.examples))
     if report.notebook:  # shown apart: the notebook predates tool calling, so these alone block nothing
         lines.append(text(lang, "report.notebook", counts=", ".join(f"`{k}` × {v}" for k, v in report.notebook.items())))
     for warning in report.warnings[:6]:
         where = text(lang, "report.where", lines=", ".join(map(str, warning.lines[:5]))) if warning.lines else ""
-        lines.append(f"- ⚠️ {where}{warning.message}")
+        lines.append(f"- ⚠️ {where}{text(lang, f'validation.warning.{warning.warning}', count=warning.count)}")
     estimate = report.estimate
     if estimate:
         cost = estimate.cost_usd

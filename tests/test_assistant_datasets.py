@@ -83,6 +83,7 @@ def test_finnish_requests_get_finnish_replies(agent, settings):
     assert tools[0].name == "add_drafts" and "Lisäsin 10 esimerkkiä" in reply
     reply, _ = say(agent, "tarkista aineisto", "fi-learner")
     assert "ei virheitä" in reply
+    assert "Vain 10 esimerkkiä" in reply and "OpenAI suggests" not in reply, "warnings in the learner's language"
 
 
 def test_learners_never_see_each_others_datasets(agent, settings):
@@ -228,3 +229,18 @@ def test_material_pasted_after_the_request_is_drafted_for_the_assistant_describe
     # Another learner's description is not theirs.
     _, tools = say(agent, "Q: Is parking free?\nA: Yes.\nQ: Open on Sundays?\nA: No.", "bob")
     assert "bike shop" not in tools[0].output.data["system"]
+
+
+def test_a_report_gives_fixes_and_warnings_in_the_learners_language():
+    from assistant.dataset_tools import describe_report
+    from trainer.validation.report import validate_examples
+
+    good = {"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}]}
+    weighted = {"messages": [{"role": "user", "content": "Hi", "weight": 1}, {"role": "assistant", "content": "Hey"}]}
+    report = validate_examples([good, good, weighted] + [good] * 8, tokens=False)
+    assert set(report.errors) == {"weight_not_on_assistant"} and report.warnings
+    finnish = describe_report("kokeilu", report, "fi")
+    assert "painon voi antaa vain assistant-viesteille" in finnish and "only assistant messages" not in finnish
+    assert "toistaa aiemman rivin" in finnish and "repeat an earlier line" not in finnish
+    english = describe_report("trial", report, "en")
+    assert "only assistant messages take a weight" in english and "repeat an earlier line" in english

@@ -34,6 +34,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from core.texts import with_prefix
 from trainer.data.examples import API_EXAMPLE_KEYS, API_ROLES, NOTEBOOK_MESSAGE_KEYS, NOTEBOOK_ROLES, PREFERENCE_KEYS
 
 NOTEBOOK_ERRORS = (
@@ -46,47 +47,11 @@ NOTEBOOK_ERRORS = (
     "example_missing_assistant_message",
 )
 
-# name -> one-line fix shown beside every occurrence.
-FIXES: dict[str, str] = {
-    "data_type": 'Make each line one JSON object: {"messages": [...]}.',
-    "missing_messages_list": 'Add a non-empty "messages" list: [{"role": "user", ...}, {"role": "assistant", ...}].',
-    "message_missing_key": 'Give every message both "role" and "content".',
-    "message_unrecognized_key": "Keep only role, content, name, weight, tool_calls (assistant), tool_call_id (tool) and function_call in a message; rename or drop the rest.",
-    "unrecognized_role": "Use one of the roles system, user, assistant, tool (or function).",
-    "missing_content": 'Put the message text, a non-empty string, in "content" (an assistant message that makes tool_calls may leave it out).',
-    "example_missing_assistant_message": 'Add the reply the model should learn: {"role": "assistant", "content": "..."}.',
-    "invalid_json": "Write each example as one complete JSON object on its own line (check quotes, commas, brackets).",
-    "invalid_encoding": "Save the file as UTF-8 (in an editor: Save with encoding UTF-8; or `iconv -f latin1 -t utf-8`).",
-    "binary_file": "Upload a text file: JSONL with one example per line (export spreadsheets or archives to JSONL first).",
-    "too_few_examples": "Add examples until there are at least 10; 50 or more good ones usually work better.",
-    "message_not_object": 'Write each message as an object: {"role": "...", "content": "..."}.',
-    "weight_not_on_assistant": 'Remove "weight" here; only assistant messages take a weight.',
-    "invalid_weight": 'Set "weight" to 0 (do not learn this reply) or 1 (learn it).',
-    "invalid_name": 'Make "name" a string, or remove it.',
-    "function_message_missing_name": 'Add "name": the function whose result this message carries.',
-    "invalid_function_call": 'Use "function_call": {"name": "...", "arguments": "<JSON string>"} on an assistant message.',
-    "invalid_tool_calls": 'Use "tool_calls": [{"id": "...", "type": "function", "function": {"name": "...", "arguments": "<JSON string>"}}] on an assistant message.',
-    "tool_message_missing_id": 'Add "tool_call_id" naming the assistant tool call this message answers.',
-    "unknown_tool_call_id": "Use the id of a tool call made by an earlier assistant message.",
-    "invalid_tools": 'Use "tools": [{"type": "function", "function": {"name": "...", "parameters": {...}}}] (or "functions": [{"name": ...}]).',
-    "invalid_preference_example": 'Write {"input": {"messages": [...]}, "preferred_output": [{"role": "assistant", ...}], "non_preferred_output": [{"role": "assistant", ...}]} per line.',
-    "invalid_preference_output": 'Make "preferred_output" and "non_preferred_output" each a list with one assistant message: [{"role": "assistant", "content": "..."}].',
-}
+# name -> one-line fix shown beside every occurrence (the catalogue's `validation.fix.*`, in English).
+FIXES: dict[str, str] = with_prefix("en", "validation.fix.")
 
-WARNING_TEXTS: dict[str, str] = {
-    "missing_system_message": "{count} example(s) have no system message; a consistent system prompt helps the model learn its role.",
-    "missing_user_message": "{count} example(s) have no user message.",
-    "over_token_limit": "{count} example(s) are longer than the model's training limit and will be truncated; shorten or split them.",
-    "long_assistant_message": "{count} example(s) have an assistant reply over 4,096 tokens; check that this is intended.",
-    "empty_assistant_message": "{count} example(s) have an assistant reply that is only whitespace; write the reply or drop the example.",
-    "duplicate_example": "{count} example(s) repeat an earlier line exactly; duplicates give those answers extra weight.",
-    "train_validation_overlap": "{count} example(s) also appear in the other file; overlap makes the validation loss look better than it is.",
-    "example_unrecognized_key": "{count} example(s) carry keys other than the format's own (messages/tools/functions/parallel_tool_calls, or input/preferred_output/non_preferred_output); the API may reject them.",
-    "identical_preference": "{count} preference example(s) have the same preferred and non-preferred output; nothing is learned from them.",
-    "blank_line": "{count} blank line(s) were skipped; remove them before uploading the file itself.",
-    "utf8_bom": "The file starts with a UTF-8 byte order mark; save it without one before uploading.",
-    "few_examples": "Only {count} examples; OpenAI suggests starting with 50 to 100 well-made ones.",
-}
+# name -> the warning, with {count} (the catalogue's `validation.warning.*`, in English).
+WARNING_TEXTS: dict[str, str] = with_prefix("en", "validation.warning.")
 
 
 @dataclass(frozen=True)
