@@ -109,3 +109,38 @@ def test_a_job_without_validation_file_holds_a_share_back(settings: Settings, co
     assert (len(train), len(held)) == (9, 1)
     assert sorted(json.dumps(json.loads(line)) for line in train + held) == sorted(json.dumps(example) for example in original)
     assert job.config["held_out"] == 1 and job.config["epochs"] == 7 and job.config["validation_file"] == str(folder / "validation.jsonl")
+
+
+def test_rewordings_of_one_question_stay_on_one_side_of_the_held_out_split(settings: Settings, tmp_path: Path) -> None:
+    """A drafted set rewords each question; a rewording in training would make the held-out score recall."""
+    answers = {"Can I return a bike?": "Yes, within 30 days if unused.", "Do you repair e-bikes?": "Yes, all major brands.",
+               "Are you open on Sundays?": "No, Monday to Saturday 10-18.", "How long does shipping take?": "Two business days."}
+    lines = []
+    for question, answer in answers.items():
+        for wording in (question, f"Hi! {question}", question.lower().rstrip("?")):
+            lines.append({"messages": [{"role": "user", "content": wording}, {"role": "assistant", "content": answer}]})
+    source = tmp_path / "drafted.jsonl"
+    source.write_text("\n".join(json.dumps(line) for line in lines[:10]) + "\n", encoding="utf-8")
+    job = start_job(settings, TrainConfig(train_file=source, max_steps=1))
+    cancel_job(settings, job.id)
+    folder = settings.data_dir / "jobs" / job.id
+    replies = {side: {json.loads(line)["messages"][-1]["content"] for line in (folder / f"{side}.jsonl").read_text(encoding="utf-8").splitlines()}
+               for side in ("train", "validation")}
+    assert replies["validation"] and not replies["train"] & replies["validation"]
+    assert job.config["held_out"] == len((folder / "validation.jsonl").read_text(encoding="utf-8").splitlines()) >= 1
+
+
+def test_held_back_takes_whole_groups_and_as_many_as_asked_when_they_fit() -> None:
+    from trainer.data.split import held_back, reply_key
+
+    keys = ["a", "a", "a", "b", "c", "c", "d"]
+    for seed in range(6):
+        chosen = held_back(keys, 3, seed)
+        taken = {keys[i] for i in chosen}
+        assert all(keys[i] in taken for i in range(len(keys)) if keys[i] in taken), "a group is never split"
+        assert len(chosen) == 3
+    assert held_back(["a", "a", "b", "b", "b"], 1, 0) == {0, 1}, "none fits: the smallest group"
+    assert held_back(keys, 0, 0) == set()
+    chat = {"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello  there"}]}
+    reworded = {"messages": [{"role": "user", "content": "Hey!"}, {"role": "assistant", "content": "hello there"}]}
+    assert reply_key(chat) == reply_key(reworded)

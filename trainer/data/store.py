@@ -10,7 +10,6 @@ are and an exported file re-imports to the identical dataset.
 
 from __future__ import annotations
 
-import random
 import re
 import shutil
 from array import array
@@ -37,6 +36,7 @@ from trainer.data.formats import (
     write_jsonl,
 )
 from trainer.data.prices import PriceTable, load_prices
+from trainer.data.split import held_back, reply_key
 from trainer.data.tokens import DEFAULT_MODEL
 from trainer.validation.report import ErrorLine, Report, validate_examples, validate_file
 
@@ -190,8 +190,8 @@ class DatasetStore:
     ) -> list[Path]:
         """Write the dataset for upload (`openai`) or for `datasets.load_dataset("json")` (`hf`).
 
-        With a validation fraction the examples are shuffled with `seed` and split; identical
-        examples stay on the same side so the split itself creates no overlap.
+        With a validation fraction the examples are split with `seed`; examples that teach the same reply
+        (exact repeats, rewordings of one question) stay on the same side, so the split creates no overlap.
         """
         if fmt not in ("openai", "hf"):
             raise DatasetError("Export format must be 'openai' or 'hf'.")
@@ -309,19 +309,12 @@ def _describe_failure(source: Path, total: int, problems: list[ErrorLine]) -> st
 
 
 def _split(lines: list[bytes], fraction: float, seed: int) -> tuple[list[bytes], list[bytes]]:
-    groups: dict[bytes, list[bytes]] = {}
-    for raw in lines:
-        groups.setdefault(raw, []).append(raw)
-    keys = list(groups)
-    random.Random(seed).shuffle(keys)
     target = max(1, round(len(lines) * fraction)) if len(lines) > 1 else 0
-    validation: list[bytes] = []
-    train: list[bytes] = []
-    for key in keys:
-        (validation if len(validation) < target else train).extend(groups[key])
+    held = held_back([reply_key(load_example(raw)) for raw in lines], target, seed)
+    train = [raw for index, raw in enumerate(lines) if index not in held]
     if not train:
         raise DatasetError("The split would leave no training examples; lower the validation fraction or add examples.")
-    return train, validation
+    return train, [raw for index, raw in enumerate(lines) if index in held]
 
 
 def _newline(raw: bytes) -> bytes:

@@ -265,17 +265,19 @@ def _split_into(config: TrainConfig, examples: int, folder: Path) -> dict[str, A
     """Copy the data into the job's folder, holding back `config.holdout` of it as the validation file.
 
     The held-back examples give the validation loss during training and the evaluation's held-out set.
-    Nothing is held back where the rest would fall below the backend's minimum.
+    Examples that teach the same reply go to the same side. Nothing is held back where the rest would fall
+    below the backend's minimum.
     """
-    import random
-
     from trainer.data.formats import iter_records, write_jsonl
+    from trainer.data.split import held_back, reply_key
 
     held = holdout_count(examples, config.holdout)
-    if held == 0 or examples - held < MIN_EXAMPLES.get(config.backend, 1):
+    records = [record.value for record in iter_records(config.train_file) if not record.blank and record.error is None] if held else []
+    # Rewordings of one question (the same reply) are held back together: see trainer.data.split.
+    chosen = held_back([reply_key(value) for value in records], held, config.seed)
+    held = len(chosen)
+    if held == 0 or len(records) - held < max(1, MIN_EXAMPLES.get(config.backend, 1)):
         return {"train_file": _copy_into(config.train_file, folder / "train.jsonl"), "validation_file": None, "held_out": 0}
-    records = [record.value for record in iter_records(config.train_file) if not record.blank and record.error is None]
-    chosen = set(random.Random(config.seed).sample(range(len(records)), held))
     write_jsonl(folder / "train.jsonl", (value for index, value in enumerate(records) if index not in chosen))
     write_jsonl(folder / "validation.jsonl", (value for index, value in enumerate(records) if index in chosen))
     return {"train_file": folder / "train.jsonl", "validation_file": folder / "validation.jsonl", "held_out": held}
