@@ -297,7 +297,7 @@ New here? Say *"start the guided path"* and I'll walk you through it step by ste
     'eval.metric.chrF': 'chrF (higher is better)',
     'eval.metric.format_match': "answers in the training data's form",
     'eval.metric.length': 'answer length (words)',
-    'eval.header': '📊 **Evaluation of {job}** ({checkpoint} adapter) on {examples} held-out examples the model never trained on.',
+    'eval.header': '📊 **Evaluation of {job}** ({checkpoint} adapter) on held-out examples the model never trained on: {examples}.',
     'eval.frame': "The lesson's benefits to confirm: does the tuned model beat the base on *your* task, in quality (closer to the reference answers), in form (answers shaped like your examples) and in loss?",
     'eval.wins': 'Wins: tuned **{tuned}**, base **{base}**, tie {tie} ({by}).',
     'eval.by_judge': 'an LLM judge, both answer orders',
