@@ -247,3 +247,11 @@ def test_uploaded_files_are_drafted_into_the_dataset(tmp_path):
     with pytest.raises(DatasetError, match="No questions and answers found in notes.md"):
         draft_file_into(store, "shop", empty)
     assert len(store.load("shop")) == 10, "a failed upload changes nothing"
+
+
+def test_finnish_rewordings_stay_grammatical_for_amounts_and_prices():
+    from trainer.data.drafts.wording import rewordings
+
+    assert rewordings("Paljonko myöhästymismaksu on?", "fi")[0] == "Mikä on myöhästymismaksu?"
+    assert rewordings("Paljonko korjaus maksaa?", "fi")[0] == "Mitä korjaus maksaa?"
+    assert not any(r.startswith("Mitä") for r in rewordings("Paljonko lainoja voi olla kerralla?", "fi"))

@@ -116,7 +116,9 @@ _EN_RULES: list[Rule] = [
 ]
 
 _FI_RULES: list[Rule] = [
-    _swap(r"paljonko (.+?)\?", r"Mitä \1?"),
+    # "Mitä" asks a price ("Mitä korjaus maksaa?"), not any amount ("Paljonko myöhästymismaksu on?").
+    _swap(r"paljonko (.+? maksa\w*)\?", r"Mitä \1?"),
+    _swap(r"paljonko (.+?) on\?", r"Mikä on \1?"),
     _swap(r"kuinka paljon (.+?)\?", r"Paljonko \1?"),
     _swap(r"mitä (.+) maksaa\?", r"Paljonko \1 maksaa?"),
     _swap(r"kuinka (?!paljon\b)(.+?)\?", r"Miten \1?"),
