@@ -130,7 +130,7 @@ def test_rewordings_of_one_question_stay_on_one_side_of_the_held_out_split(setti
     assert job.config["held_out"] == len((folder / "validation.jsonl").read_text(encoding="utf-8").splitlines()) >= 1
 
 
-def test_held_back_takes_whole_groups_and_as_many_as_asked_when_they_fit() -> None:
+def test_held_back_takes_whole_groups_and_no_more_than_asked_when_one_fits() -> None:
     from trainer.data.split import held_back, reply_key
 
     keys = ["a", "a", "a", "b", "c", "c", "d"]
@@ -138,9 +138,18 @@ def test_held_back_takes_whole_groups_and_as_many_as_asked_when_they_fit() -> No
         chosen = held_back(keys, 3, seed)
         taken = {keys[i] for i in chosen}
         assert all(keys[i] in taken for i in range(len(keys)) if keys[i] in taken), "a group is never split"
-        assert len(chosen) == 3
+        assert 1 <= len(chosen) <= 3
     assert held_back(["a", "a", "b", "b", "b"], 1, 0) == {0, 1}, "none fits: the smallest group"
     assert held_back(keys, 0, 0) == set()
     chat = {"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello  there"}]}
     reworded = {"messages": [{"role": "user", "content": "Hey!"}, {"role": "assistant", "content": "hello there"}]}
     assert reply_key(chat) == reply_key(reworded)
+
+
+def test_without_repeated_replies_the_split_is_a_plain_seeded_sample() -> None:
+    import random
+
+    from trainer.data.split import held_back
+
+    for n, count, seed in ((10, 1, 0), (30, 3, 2), (200, 20, 7)):
+        assert held_back([f"reply {i}" for i in range(n)], count, seed) == set(random.Random(seed).sample(range(n), count))

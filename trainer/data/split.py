@@ -29,22 +29,25 @@ def reply_key(example: Any) -> str:
 def held_back(keys: list[str], count: int, seed: int) -> set[int]:
     """The indexes of about `count` examples to hold back, taking whole groups of one key.
 
-    Groups are tried in an order shuffled by `seed` and taken while they fit in `count`; when none fits
-    (every group is larger), the smallest group is held back, so the split may hold back a little more.
+    The examples are visited starting with a plain `random.Random(seed).sample` of `count`, so a set without
+    repeated replies is split exactly as that sample splits it, then the rest in a seeded order; each
+    visited example's group is taken while it fits in `count`. When none fits (every group is larger),
+    the smallest group is held back, so the split may hold back a little more.
     """
-    if count <= 0:
+    if count <= 0 or not keys:
         return set()
     groups: dict[str, list[int]] = {}
     for index, key in enumerate(keys):
         groups.setdefault(key, []).append(index)
-    order = list(groups.values())
-    random.Random(seed).shuffle(order)
-    chosen: list[int] = []
-    for group in order:
-        if len(chosen) + len(group) <= count:
-            chosen.extend(group)
+    rng = random.Random(seed)
+    first = rng.sample(range(len(keys)), min(count, len(keys)))
+    rest = sorted(set(range(len(keys))) - set(first))
+    rng.shuffle(rest)
+    chosen: set[int] = set()
+    for index in first + rest:
+        group = groups[keys[index]]
+        if index not in chosen and len(chosen) + len(group) <= count:
+            chosen.update(group)
         if len(chosen) == count:
             break
-    if not chosen and order:
-        chosen = min(order, key=len)
-    return set(chosen)
+    return chosen or set(min(groups.values(), key=len))
