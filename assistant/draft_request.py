@@ -113,14 +113,24 @@ def _first_line(message: str) -> str:
     return message.strip().split("\n", 1)[0]
 
 
+def _first_word(text: str) -> str:
+    first = re.match(r"\s*(\w+)", text)
+    return first.group(1) if first else ""
+
+
+def _request_word(word: str) -> bool:
+    """A Finnish word of the request itself (its verb or object), never of the assistant's name."""
+    return any(pattern.fullmatch(word) for pattern in (_STRONG_FI, _WEAK_FI, _OBJECT_FI))
+
+
 def _asks_a_question(before: str, finnish: bool) -> bool:
     """Whether the words before the object make the line a question about examples."""
     asks = _ASKS_FI if finnish else _ASKS_EN
     if asks.search(before):
         return True
-    first = re.match(r"\s*(\w+)", before)
+    first = _first_word(before)
     # "Tarvitsenko paljon dataa …?" asks; "Voisitko kirjoittaa …" requests.
-    return bool(finnish and first and re.fullmatch(r"\w+(ko|kö)", first.group(1), _FLAGS) and not _POLITE_FI.match(first.group(1)))
+    return bool(finnish and re.fullmatch(r"\w+(ko|kö)", first, _FLAGS) and not _POLITE_FI.match(first))
 
 
 def _match(line: str) -> tuple[re.Match[str], bool] | None:
@@ -148,8 +158,7 @@ def is_draft_request(message: str) -> bool:
     found, finnish = matched
     before, after = line[: found.start()], line[found.end():]
     strong, weak = (_STRONG_FI, _WEAK_FI) if finnish else (_STRONG_EN, _WEAK_EN)
-    first = re.match(r"\s*(\w+)", line)
-    polite = bool(finnish and first and _POLITE_FI.match(first.group(1)))
+    polite = bool(finnish and _POLITE_FI.match(_first_word(line)))
     # "Write examples of good prompts" asks for illustrations, not training examples.
     examples_of = not finnish and found.group("noun").lower().startswith("example") and re.match(r"\s+of\b", after)
     if strong.search(line) and not examples_of:
@@ -159,7 +168,7 @@ def is_draft_request(message: str) -> bool:
     opens_with_object = not before.strip(" ,.!-")
     if not (opens_with_object or polite or weak.search(line)):
         return False
-    if draft_topic(message):
+    if _topic(line, found, finnish):
         return True
     asks = _ASKS_FI if finnish else _ASKS_EN
     return bool(_TRAINING_DATA.search(found.group())) and not asks.search(line) and not line.rstrip().endswith("?")
@@ -169,9 +178,10 @@ def draft_topic(message: str) -> str:
     """The assistant the request describes ("a support bot for my bike shop"), or "" when it names none."""
     line = _first_line(message)
     matched = _match(line)
-    if matched is None:
-        return ""
-    found, finnish = matched
+    return _topic(line, *matched) if matched else ""
+
+
+def _topic(line: str, found: re.Match[str], finnish: bool) -> str:
     if finnish:
         return _finnish_topic(line)
     after = _FOR_EN.match(line[found.end():])
@@ -195,10 +205,7 @@ def _finnish_topic(line: str) -> str:
         return ""
     start = head
     # The genitives in front of it belong to the name ("kirjaston neuvontabotille"), but not the request's own words.
-    while start > 0 and re.fullmatch(r"\w{3,}n", words[start - 1].group()) and not (
-        _STRONG_FI.fullmatch(words[start - 1].group()) or _WEAK_FI.fullmatch(words[start - 1].group())
-        or _OBJECT_FI.fullmatch(words[start - 1].group())
-    ):
+    while start > 0 and re.fullmatch(r"\w{3,}n", words[start - 1].group()) and not _request_word(words[start - 1].group()):
         start -= 1
     topic = line[words[start].start(): words[head].end()]
     # "tilausbottia varten" names the assistant in the partitive; the system message needs the nominative.
@@ -210,7 +217,7 @@ def _finnish_topic(line: str) -> str:
     following = re.split(r"\s(?:kiitos|kiitti|pliis|please|heti|nopeasti|ja|mutta|tai|että|jotta)\b", following, maxsplit=1, flags=_FLAGS)[0]
     # ... and up to the request's own words ("… avustajaa varten tarvittais harjoitusdataa").
     for word in re.finditer(r"[\w-]+", following):
-        if any(p.fullmatch(word.group()) for p in (_STRONG_FI, _WEAK_FI, _OBJECT_FI)):
+        if _request_word(word.group()):
             following = following[: word.start()]
             break
     if following.strip() and not re.match(r"\s*(joka|jotka|mikä|mitkä)\b", following, _FLAGS):
